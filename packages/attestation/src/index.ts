@@ -1,0 +1,19 @@
+/**
+ * @sanctum/attestation: evidence formats (simulation, SEV-SNP, TDX), their offline
+ * verification against pinned vendor roots, verification policies, and the providers a
+ * server uses to collect evidence.
+ */
+export { AttestationError } from "./attestation-error.js";
+export type { AttestationErrorCode } from "./attestation-error.js";
+export { PLATFORMS, isPlatformName } from "./platform.js";
+export type { PlatformName } from "./platform.js";
+export { computeReportData } from "./report-data.js";
+export { encodeEvidenceBundle, decodeEvidenceBundle } from "./evidence-bundle.js";
+export type { EvidenceBundle } from "./evidence-bundle.js";
+export type { AttestationProvider, ServerIdentity } from "./attestation-provider.js";
+export { createSimulationProvider, simulatedMeasurement } from "./simulation/simulation-provider.js";
+export { DEFAULT_POLICY, parseVerificationPolicy } from "./verification-policy.js";
+export type { VerificationPolicy, SnpTcb } from "./verification-policy.js";
+export { verifyEvidence } from "./verify-evidence.js";
+export type { VerifyEvidenceOptions } from "./verify-evidence.js";
+export type { VerificationResult, VerificationProblem } from "./verification-result.js";

@@ -1,0 +1,4 @@
+import type { Command } from "commander";
+
+/** Registers `sanctum attest`. */
+export function registerAttest(_program: Command): void {}

@@ -1,0 +1,4 @@
+import type { Command } from "commander";
+
+/** Registers `sanctum keygen`. */
+export function registerKeygen(_program: Command): void {}

@@ -1,0 +1,4 @@
+import type { Command } from "commander";
+
+/** Registers `sanctum receipt`. */
+export function registerReceipt(_program: Command): void {}

@@ -1,0 +1,4 @@
+import type { Command } from "commander";
+
+/** Registers `sanctum verify-evidence`. */
+export function registerVerifyEvidence(_program: Command): void {}

@@ -1,0 +1,2 @@
+export { main, SANCTUM_VERSION } from "./main.js";
+export { CliError } from "./cli-error.js";
