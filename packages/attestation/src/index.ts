@@ -17,3 +17,5 @@ export type { VerificationPolicy, SnpTcb } from "./verification-policy.js";
 export { verifyEvidence } from "./verify-evidence.js";
 export type { VerifyEvidenceOptions } from "./verify-evidence.js";
 export type { VerificationResult, VerificationProblem } from "./verification-result.js";
+export { resolveAttestationProvider } from "./resolve-provider.js";
+export type { ResolveProviderOptions } from "./resolve-provider.js";
