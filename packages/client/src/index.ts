@@ -1,1 +1,17 @@
-export {};
+export { ClientError } from "./client-error.js";
+export type { ClientErrorCode } from "./client-error.js";
+export { createTensor, elementCount } from "./typed-tensor.js";
+export type { TypedTensor, TensorDataMap, TensorMap } from "./typed-tensor.js";
+export { decodeNpy, encodeNpy } from "./npy.js";
+export { decodeNpz, encodeNpz } from "./npz.js";
+export type { EncodeNpzOptions } from "./npz.js";
+export { decodeJsonTensors, encodeJsonTensors } from "./json-tensors.js";
+export type { JsonTensor, JsonElement } from "./json-tensors.js";
+export { connect } from "./connect.js";
+export type { ConnectOptions, SanctumClient } from "./connect.js";
+export { UPLOAD_CHUNK_BYTES } from "./models-api.js";
+export type { ModelsApi, UploadOptions, AccessOption, PredictOptions, PredictResult } from "./models-api.js";
+export type { ModelInfo, TensorSpec, ModelAccess } from "./model-info.js";
+export { encodeReceiptFile, decodeReceiptFile, verifyReceiptFile } from "./receipt-file.js";
+export type { ReceiptFile, VerifyReceiptOptions, ReceiptVerification, ReceiptProblem } from "./receipt-file.js";
+export { spkiFingerprint } from "./server-key.js";

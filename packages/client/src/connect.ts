@@ -1,0 +1,187 @@
+import { randomBytes } from "node:crypto";
+import { createClient, type Interceptor } from "@connectrpc/connect";
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import {
+  AttestationError,
+  DEFAULT_POLICY,
+  computeReportData,
+  isPlatformName,
+  verifyEvidence,
+  type EvidenceBundle,
+  type VerificationPolicy,
+  type VerificationResult,
+} from "@sanctum/attestation";
+import { AttestationService, ModelService, audienceForSpki, createAccessToken, type Identity } from "@sanctum/protocol";
+import { ClientError } from "./client-error.js";
+import { mapCallError } from "./map-connect-error.js";
+import { createModelsApi, type ModelsApi } from "./models-api.js";
+import { fetchServerKey, spkiPinCheck } from "./server-key.js";
+
+/** Options of {@link connect}. */
+export interface ConnectOptions {
+  /** The caller's key pair; every call carries a token it signs. */
+  readonly identity: Identity;
+  /**
+   * Accept a server on the insecure simulation platform (development only); default false.
+   * A policy whose `allowSimulation` is true allows it too.
+   */
+  readonly allowSimulation?: boolean;
+  /** What evidence to accept; default DEFAULT_POLICY (SEV-SNP and TDX, any measurement). */
+  readonly policy?: VerificationPolicy;
+  /** The time evidence is verified at; default now. */
+  readonly now?: Date;
+  /** Time allowed for the TLS handshake and the evidence call, in milliseconds; default 10000. */
+  readonly timeoutMs?: number;
+}
+
+/** A connection to an attested Sanctum server. */
+export interface SanctumClient {
+  /** The server URL. */
+  readonly url: string;
+  /** What was verified about the server. */
+  readonly attestation: VerificationResult;
+  /** The evidence, with its binding to the server key and this connection's nonce. */
+  readonly evidence: EvidenceBundle;
+  /** The attested server key (SPKI DER); every later connection is pinned to it. */
+  readonly serverSpki: Uint8Array;
+  readonly models: ModelsApi;
+  /** Closes the connection; later calls fail with `closed`. */
+  close(): void;
+}
+
+/** Tokens are reused until this long before they expire (they live 60 s). */
+const TOKEN_REUSE_MS = 50_000;
+
+/**
+ * Connects to a Sanctum server and attests it before anything else is sent: reads its TLS
+ * key, pins it, asks for evidence over a fresh 32-byte nonce, verifies the evidence offline
+ * against the policy and checks that its report data binds exactly that key and nonce.
+ * Any failure closes the connection and throws; no model, input or token has been sent.
+ * @example
+ * const client = await connect("https://127.0.0.1:9443", { identity, allowSimulation: true });
+ * const model = await client.models.upload("model.onnx", { name: "mlp" });
+ */
+export async function connect(url: string, options: ConnectOptions): Promise<SanctumClient> {
+  const base = parseServerUrl(url);
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new RangeError(`timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`);
+  if (options.identity === undefined || typeof options.identity.publicKey !== "string") {
+    throw new ClientError("invalid-argument", "identity is required: load one with decodeIdentityFile or make one with generateIdentity");
+  }
+  const serverKey = await fetchServerKey(base, timeoutMs);
+  const spki = serverKey.spki;
+  const sessionManager = new Http2SessionManager(base, {}, {
+    ca: serverKey.certificatePem,
+    checkServerIdentity: spkiPinCheck(spki),
+    ALPNProtocols: ["h2"],
+  });
+  let closed = false;
+  const close = () => {
+    if (!closed) {
+      closed = true;
+      sessionManager.abort();
+    }
+  };
+  const audience = audienceForSpki(spki);
+  let token: { value: string; reuseUntil: number } | undefined;
+  const bearer: Interceptor = (next) => async (request) => {
+    // Only the evidence call goes without a token: it happens before the server is trusted.
+    if (request.service.typeName !== AttestationService.typeName) {
+      const now = Date.now();
+      if (token === undefined || now >= token.reuseUntil) {
+        token = { value: await createAccessToken(options.identity, { audience }), reuseUntil: now + TOKEN_REUSE_MS };
+      }
+      request.header.set("authorization", `Bearer ${token.value}`);
+    }
+    return next(request);
+  };
+  const transport = createGrpcTransport({ baseUrl: base.origin, sessionManager, interceptors: [bearer] });
+  const origin = base.origin;
+  try {
+    const nonce = new Uint8Array(randomBytes(32));
+    let response;
+    try {
+      response = await createClient(AttestationService, transport).getEvidence({ nonce }, { timeoutMs });
+    } catch (err) {
+      throw mapCallError(err, "get evidence", origin);
+    }
+    if (!isPlatformName(response.platform)) {
+      throw new ClientError("attestation-failed", `server at ${origin} claims unknown platform '${response.platform.slice(0, 32)}'; nothing was sent`);
+    }
+    const evidence: EvidenceBundle = {
+      platform: response.platform,
+      report: response.report,
+      certificates: response.certificates,
+      ...(response.collateral === "" ? {} : { collateral: response.collateral }),
+      serverVersion: response.serverVersion,
+      configDigest: response.configDigest,
+      binding: { spki, nonce },
+    };
+    const attestation = await verify(evidence, options, origin);
+    return {
+      url: origin,
+      attestation,
+      evidence,
+      serverSpki: spki,
+      models: createModelsApi({
+        rpc: createClient(ModelService, transport),
+        url: origin,
+        spki,
+        evidence,
+        ensureOpen: () => {
+          if (closed) throw new ClientError("closed", "this Sanctum client was closed: connect again");
+        },
+      }),
+      close,
+    };
+  } catch (err) {
+    close();
+    throw err;
+  }
+}
+
+async function verify(evidence: EvidenceBundle, options: ConnectOptions, origin: string): Promise<VerificationResult> {
+  const base = options.policy ?? DEFAULT_POLICY;
+  const policy: VerificationPolicy = options.allowSimulation === true ? { ...base, allowSimulation: true } : base;
+  const binding = evidence.binding!;
+  let result: VerificationResult;
+  try {
+    result = await verifyEvidence(evidence, {
+      policy,
+      expectedReportData: computeReportData(binding.spki, binding.nonce),
+      ...(options.now === undefined ? {} : { now: options.now }),
+    });
+  } catch (cause) {
+    const why = cause instanceof AttestationError ? cause.message : "its evidence could not be parsed";
+    throw new ClientError("attestation-failed", `server at ${origin} is not trusted: ${why}; nothing was sent`, { cause });
+  }
+  if (result.verified) return result;
+  const codes = result.problems.map((p) => p.code);
+  if (codes.includes("report-data")) {
+    throw new ClientError(
+      "server-key-mismatch",
+      `server at ${origin} is not trusted: its evidence does not bind the TLS key it presented (a man in the middle, or a misconfigured proxy); nothing was sent`,
+    );
+  }
+  if (codes.length === 1 && codes[0] === "simulation-refused") {
+    throw new ClientError(
+      "simulation-refused",
+      `server at ${origin} runs on the insecure simulation platform (no hardware protection: its operator can read everything); nothing was sent. For development only, pass --allow-simulation (SDK: allowSimulation: true)`,
+    );
+  }
+  const why = result.problems.map((p) => p.message).join("; ");
+  throw new ClientError("attestation-failed", `server at ${origin} is not trusted: ${why}; nothing was sent. Check --policy and the server's platform`);
+}
+
+function parseServerUrl(url: string): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ClientError("invalid-argument", `server URL '${url}' is not a URL: expected https://HOST:PORT (e.g. https://127.0.0.1:9443)`);
+  }
+  if (parsed.protocol !== "https:") {
+    throw new ClientError("invalid-argument", `server URL '${url}' must start with https:// (Sanctum always uses TLS)`);
+  }
+  return parsed;
+}
