@@ -15,3 +15,5 @@ export type { ModelInfo, TensorSpec, ModelAccess } from "./model-info.js";
 export { encodeReceiptFile, decodeReceiptFile, verifyReceiptFile } from "./receipt-file.js";
 export type { ReceiptFile, VerifyReceiptOptions, ReceiptVerification, ReceiptProblem } from "./receipt-file.js";
 export { spkiFingerprint } from "./server-key.js";
+export { readTensorFile, writeTensorFile } from "./tensor-file.js";
+export type { TensorFileContents } from "./tensor-file.js";

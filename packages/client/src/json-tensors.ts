@@ -7,6 +7,8 @@ import { createTensor, elementCount, type TensorDataMap, type TensorMap, type Ty
  * One element as JSON: a number; for int64/uint64 a decimal string when the value is not a
  * safe integer (|v| > 2^53 - 1) so no precision is lost; for floats the strings "NaN",
  * "Infinity" and "-Infinity", which JSON cannot write as numbers; for bool true or false.
+ * JSON keeps every value exactly except the sign of zero (-0 is written as 0); use .npz
+ * where bit-exact floats matter.
  */
 export type JsonElement = number | string | boolean;
 
