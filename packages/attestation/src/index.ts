@@ -16,6 +16,13 @@ export { DEFAULT_POLICY, parseVerificationPolicy } from "./verification-policy.j
 export type { VerificationPolicy, SnpTcb } from "./verification-policy.js";
 export { verifyEvidence } from "./verify-evidence.js";
 export type { VerifyEvidenceOptions } from "./verify-evidence.js";
-export type { VerificationResult, VerificationProblem } from "./verification-result.js";
+export type { VerificationResult, VerificationProblem, VerificationProblemCode } from "./verification-result.js";
+export { createVerificationCache } from "./verification-cache.js";
+export type { VerificationCache, VerificationCacheOptions } from "./verification-cache.js";
+export { parseSnpReport } from "./sev-snp/snp-report.js";
+export type { SnpReport, SnpSigningKey } from "./sev-snp/snp-report.js";
+export type { SnpProduct, SnpTcbParts } from "./sev-snp/snp-tcb.js";
+export { AMD_ROOTS } from "./sev-snp/amd-roots.js";
+export type { AmdProductRoots } from "./sev-snp/amd-roots.js";
 export { resolveAttestationProvider } from "./resolve-provider.js";
 export type { ResolveProviderOptions } from "./resolve-provider.js";

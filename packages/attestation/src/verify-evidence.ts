@@ -1,6 +1,10 @@
+import { AttestationError } from "./attestation-error.js";
 import type { EvidenceBundle } from "./evidence-bundle.js";
 import { computeReportData } from "./report-data.js";
+import { verifySnp } from "./sev-snp/verify-snp.js";
 import { verifySimulated } from "./simulation/verify-simulated.js";
+import { verifyTdx } from "./tdx/verify-tdx.js";
+import { noCache, VerificationCacheImpl, type VerificationCache } from "./verification-cache.js";
 import { DEFAULT_POLICY, type VerificationPolicy } from "./verification-policy.js";
 import type { VerificationResult } from "./verification-result.js";
 
@@ -14,43 +18,60 @@ export interface VerifyEvidenceOptions {
    * when neither is given the report data is not checked (offline inspection only).
    */
   readonly expectedReportData?: Uint8Array;
+  /**
+   * Verified chains to reuse (see {@link createVerificationCache}); default none, so every call
+   * verifies the whole chain.
+   */
+  readonly cache?: VerificationCache;
 }
 
-/** Verifies evidence offline and against a policy. Never throws for bad evidence: it fails closed with problems. */
+/**
+ * Verifies evidence offline and against a policy. Never throws for bad evidence: it fails
+ * closed, listing every problem found. Throws only `RangeError`/`TypeError` for bad options.
+ */
 export async function verifyEvidence(bundle: EvidenceBundle, options: VerifyEvidenceOptions = {}): Promise<VerificationResult> {
   const policy = options.policy ?? DEFAULT_POLICY;
+  const now = options.now ?? new Date();
+  if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw new TypeError("now must be a valid Date");
   const expected =
     options.expectedReportData ??
     (bundle.binding === undefined ? undefined : computeReportData(bundle.binding.spki, bundle.binding.nonce));
-  const result = await verifyByPlatform(bundle, policy, expected, options.now ?? new Date());
+  if (expected !== undefined && expected.byteLength !== 64) {
+    throw new RangeError(`expectedReportData must be 64 bytes, got ${expected.byteLength}`);
+  }
+  let cache: VerificationCacheImpl;
+  if (options.cache === undefined) cache = noCache();
+  else if (options.cache instanceof VerificationCacheImpl) cache = options.cache;
+  else throw new TypeError("cache must come from createVerificationCache()");
+  const result = verifyByPlatform(bundle, policy, expected, now, cache);
   if (bundle.platform !== "simulation" && !policy.platforms.includes(bundle.platform)) {
-    return withProblem(result, "platform", `platform ${bundle.platform} is not allowed by the policy`);
+    return withProblem(result, "platform", `platform ${bundle.platform} is not allowed by the policy (it allows ${policy.platforms.join(", ") || "none"})`);
   }
   return result;
 }
 
-async function verifyByPlatform(
+function verifyByPlatform(
   bundle: EvidenceBundle,
   policy: VerificationPolicy,
   expected: Uint8Array | undefined,
-  _now: Date,
-): Promise<VerificationResult> {
+  now: Date,
+  cache: VerificationCacheImpl,
+): VerificationResult {
   switch (bundle.platform) {
     case "simulation":
-      return verifySimulated(bundle, policy, expected);
+      try {
+        return verifySimulated(bundle, policy, expected);
+      } catch (err) {
+        const message = err instanceof AttestationError ? err.message : "simulated report is malformed";
+        return { verified: false, platform: "simulation", reportData: "", tcb: {}, status: "failed", problems: [{ code: "malformed-evidence", message }] };
+      }
     case "sev-snp":
+      return verifySnp(bundle, policy, expected, now, cache);
     case "tdx":
-      return {
-        verified: false,
-        platform: bundle.platform,
-        reportData: "",
-        tcb: {},
-        status: "failed",
-        problems: [{ code: "unsupported-platform", message: `${bundle.platform} verification is not built yet` }],
-      };
+      return verifyTdx(bundle, policy, expected, now, cache);
   }
 }
 
-function withProblem(result: VerificationResult, code: string, message: string): VerificationResult {
-  return { ...result, verified: false, problems: [...result.problems, { code, message }] };
+function withProblem(result: VerificationResult, code: "platform", message: string): VerificationResult {
+  return { ...result, verified: false, status: result.status === "ok" ? "failed" : result.status, problems: [...result.problems, { code, message }] };
 }
