@@ -4,3 +4,30 @@
  */
 export { TrainerError } from "./trainer-error.js";
 export type { TrainerErrorCode } from "./trainer-error.js";
+
+// Training loop (helper "loop"): optimizers, sampling, noise, the worker-thread trainer, npz.
+export { createTrainer } from "./training/create-trainer.js";
+export type {
+  AccountantName,
+  EpochMetrics,
+  EvaluationResult,
+  FitOptions,
+  FitResult,
+  MechanismRecord,
+  PrivacyOptions,
+  PrivacyReport,
+  Trainer,
+  TrainerOptions,
+  TrainingLoss,
+  TrainingPlan,
+  TrainingProgress,
+} from "./training/training-types.js";
+export type { DatasetArray, TrainingDataset } from "./training/dataset.js";
+export { createOptimizer } from "./training/optimizer.js";
+export type { AdamConfig, Optimizer, OptimizerConfig, SgdConfig } from "./training/optimizer.js";
+export { createSecureRandom, createSeededRandom } from "./training/random-source.js";
+export type { RandomSource } from "./training/random-source.js";
+export { addGaussianNoise } from "./training/gaussian-noise.js";
+export { samplePoisson } from "./training/poisson-sampler.js";
+export { decodeNpy, decodeNpz, encodeNpy, encodeNpz } from "./training/npz.js";
+export type { NpyArray, NpyDataMap, NpyDtype } from "./training/npz.js";
