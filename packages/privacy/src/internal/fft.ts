@@ -1,0 +1,155 @@
+/**
+ * Real-input FFT of a power-of-two length, for the PRV accountant's convolutions.
+ *
+ * A real sequence x of length n is packed into the complex sequence z[k] = x[2k] + i x[2k+1]
+ * of length n/2, transformed with an iterative radix-2 Cooley-Tukey FFT, and split into the
+ * n/2 + 1 non-redundant bins of X (the usual "two real transforms for one complex" step).
+ * Twiddles come from a table computed once per size with Math.cos/Math.sin of exact
+ * multiples of 2 pi / n, so their error does not grow with the stage count.
+ */
+
+/** Spectrum of a real sequence: bins 0..n/2 (the rest follow by conjugate symmetry). */
+export interface RealSpectrum {
+  readonly re: Float64Array;
+  readonly im: Float64Array;
+}
+
+/** A real FFT plan for one length. */
+export interface RealFft {
+  readonly size: number;
+  /** X[k] = sum_j x[j] exp(-2 pi i j k / n), k = 0..n/2. */
+  forward(x: Float64Array): RealSpectrum;
+  /** The inverse of `forward`, normalized: returns x of length n. */
+  inverse(spectrum: RealSpectrum): Float64Array;
+}
+
+/** Creates a plan for real sequences of length `size`, a power of two >= 4. */
+export function createRealFft(size: number): RealFft {
+  if (!Number.isInteger(size) || size < 4 || (size & (size - 1)) !== 0 || size > 2 ** 30) {
+    throw new RangeError(`FFT size must be a power of two in [4, 2^30], got ${size}`);
+  }
+  const n = size;
+  const m = n / 2;
+  // cos/sin(2 pi k / n) for k < n/2: the complex FFT of length m uses every other entry,
+  // the real split step uses all of them.
+  const cosTable = new Float64Array(m);
+  const sinTable = new Float64Array(m);
+  for (let k = 0; k < m; k++) {
+    const angle = (2 * Math.PI * k) / n;
+    cosTable[k] = Math.cos(angle);
+    sinTable[k] = Math.sin(angle);
+  }
+  const bitReverse = buildBitReverse(m);
+
+  /** In-place complex FFT of length m; sign -1 forward, +1 inverse (unnormalized). */
+  function complexFft(re: Float64Array, im: Float64Array, sign: number): void {
+    for (let i = 0; i < m; i++) {
+      const j = bitReverse[i]!;
+      if (j > i) {
+        const tr = re[i]!;
+        re[i] = re[j]!;
+        re[j] = tr;
+        const ti = im[i]!;
+        im[i] = im[j]!;
+        im[j] = ti;
+      }
+    }
+    for (let half = 1; half < m; half *= 2) {
+      const stride = n / (2 * half); // table step: twiddle exp(sign 2 pi i k / (2 half))
+      for (let start = 0; start < m; start += 2 * half) {
+        for (let k = 0; k < half; k++) {
+          const wr = cosTable[k * stride]!;
+          const wi = sign * sinTable[k * stride]!;
+          const a = start + k;
+          const b = a + half;
+          const br = re[b]!;
+          const bi = im[b]!;
+          const tr = wr * br - wi * bi;
+          const ti = wr * bi + wi * br;
+          const ar = re[a]!;
+          const ai = im[a]!;
+          re[b] = ar - tr;
+          im[b] = ai - ti;
+          re[a] = ar + tr;
+          im[a] = ai + ti;
+        }
+      }
+    }
+  }
+
+  function forward(x: Float64Array): RealSpectrum {
+    if (x.length !== n) throw new RangeError(`FFT input must have length ${n}, got ${x.length}`);
+    const zr = new Float64Array(m);
+    const zi = new Float64Array(m);
+    for (let k = 0; k < m; k++) {
+      zr[k] = x[2 * k]!;
+      zi[k] = x[2 * k + 1]!;
+    }
+    complexFft(zr, zi, -1);
+    const re = new Float64Array(m + 1);
+    const im = new Float64Array(m + 1);
+    for (let k = 0; k <= m; k++) {
+      const k1 = k % m;
+      const k2 = (m - k) % m;
+      // Even part E = (Z[k] + conj Z[m-k]) / 2, odd part O = (Z[k] - conj Z[m-k]) / (2i).
+      const er = 0.5 * (zr[k1]! + zr[k2]!);
+      const ei = 0.5 * (zi[k1]! - zi[k2]!);
+      const or = 0.5 * (zi[k1]! + zi[k2]!);
+      const oi = -0.5 * (zr[k1]! - zr[k2]!);
+      // X[k] = E + exp(-2 pi i k / n) O
+      const c = k < m ? cosTable[k]! : -1;
+      const s = k < m ? -sinTable[k]! : 0;
+      re[k] = er + c * or - s * oi;
+      im[k] = ei + c * oi + s * or;
+    }
+    return { re, im };
+  }
+
+  function inverse(spectrum: RealSpectrum): Float64Array {
+    const { re, im } = spectrum;
+    if (re.length !== m + 1 || im.length !== m + 1) {
+      throw new RangeError(`spectrum must have ${m + 1} bins, got ${re.length}`);
+    }
+    const zr = new Float64Array(m);
+    const zi = new Float64Array(m);
+    for (let k = 0; k < m; k++) {
+      const xr1 = re[k]!;
+      const xi1 = im[k]!;
+      const xr2 = re[m - k]!; // conj(X[m - k]) = X[n - (m - k)] ... the mirrored bin
+      const xi2 = -im[m - k]!;
+      const er = 0.5 * (xr1 + xr2);
+      const ei = 0.5 * (xi1 + xi2);
+      // O = (X[k] - conj X[m-k]) / 2 * exp(+2 pi i k / n)
+      const dr = 0.5 * (xr1 - xr2);
+      const di = 0.5 * (xi1 - xi2);
+      const c = cosTable[k]!;
+      const s = sinTable[k]!;
+      const or = dr * c - di * s;
+      const oi = dr * s + di * c;
+      // Z = E + i O
+      zr[k] = er - oi;
+      zi[k] = ei + or;
+    }
+    complexFft(zr, zi, 1);
+    const x = new Float64Array(n);
+    const scale = 1 / m;
+    for (let k = 0; k < m; k++) {
+      x[2 * k] = zr[k]! * scale;
+      x[2 * k + 1] = zi[k]! * scale;
+    }
+    return x;
+  }
+
+  return { size: n, forward, inverse };
+}
+
+function buildBitReverse(m: number): Uint32Array {
+  const bits = Math.round(Math.log2(m));
+  const table = new Uint32Array(m);
+  for (let i = 0; i < m; i++) {
+    let r = 0;
+    for (let b = 0, v = i; b < bits; b++, v >>= 1) r = (r << 1) | (v & 1);
+    table[i] = r >>> 0;
+  }
+  return table;
+}
