@@ -31,3 +31,5 @@ export { addGaussianNoise } from "./training/gaussian-noise.js";
 export { samplePoisson } from "./training/poisson-sampler.js";
 export { decodeNpy, decodeNpz, encodeNpy, encodeNpz } from "./training/npz.js";
 export type { NpyArray, NpyDataMap, NpyDtype } from "./training/npz.js";
+export { planTraining } from "./training/plan-training.js";
+export type { PlanTrainingOptions } from "./training/plan-training.js";
