@@ -77,8 +77,8 @@ export function parseVerificationPolicy(text: string): VerificationPolicy {
   const maxVmpl = snp["maxVmpl"] === undefined ? 3 : snp["maxVmpl"];
   if (!Number.isInteger(maxVmpl) || (maxVmpl as number) < 0 || (maxVmpl as number) > 3) throw bad("sevSnp.maxVmpl must be 0..3");
   const rtmrs = tdx["rtmrs"] === undefined ? [] : tdx["rtmrs"];
-  if (!Array.isArray(rtmrs) || rtmrs.some((set) => !Array.isArray(set) || set.length !== 4 || set.some((v) => v !== null && typeof v !== "string"))) {
-    throw bad("tdx.rtmrs must be a list of [RTMR0, RTMR1, RTMR2, RTMR3] hex strings (null for any)");
+  if (!Array.isArray(rtmrs) || rtmrs.some((set) => !Array.isArray(set) || set.length !== 4 || set.some((v) => v !== null && (typeof v !== "string" || !/^[0-9a-fA-F]{96}$/.test(v))))) {
+    throw bad("tdx.rtmrs must be a list of [RTMR0, RTMR1, RTMR2, RTMR3], each 48 bytes of hex or null for any");
   }
   return {
     platforms: platforms as PlatformName[],
