@@ -1,6 +1,6 @@
 import { normalizeHistory, resolveAccountant } from "./mechanism.js";
 import type { AccountantName, Mechanism } from "./mechanism.js";
-import { computeRdp, DEFAULT_RDP_ORDERS, rdpToEpsilon } from "./rdp.js";
+import { computeRdp, DEFAULT_RDP_ORDERS, rdpToEpsilon, validateOrders } from "./rdp.js";
 import { computePrvEpsilon } from "./prv.js";
 import { requireDelta, requireNumber } from "./internal/validate.js";
 
@@ -61,6 +61,7 @@ export function computeEpsilon(options: ComputeEpsilonOptions): EpsilonResult {
     return { epsilon: bounds.upper, accountant, epsilonLower: bounds.lower, epsilonEstimate: bounds.estimate, epsilonUpper: bounds.upper };
   }
   const orders = options.orders ?? DEFAULT_RDP_ORDERS;
+  validateOrders(orders);
   // Nothing run: (0, 0)-DP. The conversion below would give a loose positive bound.
   if (history.length === 0) return { epsilon: 0, accountant };
   const total = new Float64Array(orders.length);

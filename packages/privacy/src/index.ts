@@ -17,3 +17,5 @@ export { computeEpsilon } from "./compute-epsilon.js";
 export type { ComputeEpsilonOptions, EpsilonResult } from "./compute-epsilon.js";
 export { computeRdp, rdpToEpsilon, DEFAULT_RDP_ORDERS, TF_PRIVACY_RDP_ORDERS } from "./rdp.js";
 export type { RdpEpsilon } from "./rdp.js";
+export { calibrateNoiseMultiplier } from "./calibrate-noise-multiplier.js";
+export type { CalibrateNoiseMultiplierOptions, CalibrationResult } from "./calibrate-noise-multiplier.js";

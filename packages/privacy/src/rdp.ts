@@ -101,7 +101,8 @@ function rdpOneStep(q: number, sigma: number, alpha: number): number {
   return Math.min(gaussian, Math.max(0, logA / (alpha - 1)));
 }
 
-function validateOrders(orders: readonly number[]): void {
+/** Checks RDP orders: a non-empty array of numbers in (1, 10000]. */
+export function validateOrders(orders: readonly number[]): void {
   if (!Array.isArray(orders) || orders.length === 0) {
     throw new PrivacyError("invalid-argument", "orders must be a non-empty array of numbers in (1, 10000]");
   }

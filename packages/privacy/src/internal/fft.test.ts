@@ -1,0 +1,42 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createRealFft } from "./fft.js";
+import { assertClose } from "./test-util.js";
+
+test("real FFT matches the direct DFT and inverts", () => {
+  for (const n of [4, 8, 64, 256]) {
+    const fft = createRealFft(n);
+    const x = Float64Array.from({ length: n }, (_, j) => Math.sin(j * 1.7) + (j % 3) * 0.25);
+    const { re, im } = fft.forward(x);
+    assert.equal(re.length, n / 2 + 1);
+    for (let k = 0; k <= n / 2; k++) {
+      let sr = 0;
+      let si = 0;
+      for (let j = 0; j < n; j++) {
+        sr += x[j]! * Math.cos((2 * Math.PI * j * k) / n);
+        si -= x[j]! * Math.sin((2 * Math.PI * j * k) / n);
+      }
+      assertClose(re[k]!, sr, { absolute: 1e-11 }, `n ${n} re[${k}]`);
+      assertClose(im[k]!, si, { absolute: 1e-11 }, `n ${n} im[${k}]`);
+    }
+    const back = fft.inverse({ re, im });
+    for (let j = 0; j < n; j++) assertClose(back[j]!, x[j]!, { absolute: 1e-13 }, `n ${n} x[${j}]`);
+  }
+});
+
+test("spectrum products are circular convolutions", () => {
+  const n = 16;
+  const fft = createRealFft(n);
+  const a = Float64Array.from({ length: n }, (_, j) => (j < 3 ? 1 / 3 : 0));
+  const fa = fft.forward(a);
+  const re = new Float64Array(n / 2 + 1);
+  const im = new Float64Array(n / 2 + 1);
+  for (let k = 0; k <= n / 2; k++) {
+    re[k] = fa.re[k]! * fa.re[k]! - fa.im[k]! * fa.im[k]!;
+    im[k] = 2 * fa.re[k]! * fa.im[k]!;
+  }
+  const c = fft.inverse({ re, im });
+  const expected = [1, 2, 3, 2, 1].map((v) => v / 9);
+  for (let j = 0; j < n; j++) assertClose(c[j]!, expected[j] ?? 0, { absolute: 1e-15 });
+  assert.throws(() => createRealFft(12), RangeError);
+});
