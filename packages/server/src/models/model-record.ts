@@ -1,0 +1,35 @@
+import type { Dtype } from "@sanctum/protocol";
+
+/** A declared input or output: fixed sizes are numbers, symbolic (dynamic) dims their names. */
+export interface TensorSpecRecord {
+  readonly name: string;
+  readonly dtype: Dtype;
+  readonly shape: readonly (number | string)[];
+}
+
+/** Who besides the owner may query a model. */
+export interface ModelAccess {
+  /** Any identity may query. */
+  readonly public: boolean;
+  /** Public key ids allowed to query. */
+  readonly allow: readonly string[];
+}
+
+/** A stored model's metadata (its bytes live sealed in the blob store under the same id). */
+export interface ModelRecord {
+  readonly id: string;
+  /** Public key id of the uploader. */
+  readonly owner: string;
+  /** Unique per owner. */
+  readonly name: string;
+  /** Hex SHA-256 of the ONNX bytes. */
+  readonly sha256: string;
+  readonly sizeBytes: number;
+  readonly inputs: readonly TensorSpecRecord[];
+  readonly outputs: readonly TensorSpecRecord[];
+  readonly access: ModelAccess;
+  /** "upload", or "training" for models trained in the TEE (issue 6). */
+  readonly source: "upload" | "training";
+  /** RFC 3339. */
+  readonly createdAt: string;
+}

@@ -1,0 +1,38 @@
+import type { Interceptor } from "@connectrpc/connect";
+import type { Logger } from "pino";
+import type { AuditLog } from "../../audit/audit-log.js";
+import { AUDIT_NOTE, CALLER, type AuditNote } from "../call-context.js";
+import { outcomeOf } from "../to-connect-error.js";
+
+/**
+ * Appends every call to the hash-chained audit log once it ended: caller, method, the object
+ * the handler noted, and the outcome code. Never any data. Logs one line per call too.
+ */
+export function auditTrail(options: { readonly audit: AuditLog; readonly logger: Logger }): Interceptor {
+  return (next) =>
+    async function auditTrailInterceptor(req) {
+      const note: AuditNote = { object: "" };
+      req.contextValues.set(AUDIT_NOTE, note);
+      const method = `${req.service.name}/${req.method.name}`;
+      const started = performance.now();
+      let failure: unknown;
+      try {
+        return await next(req);
+      } catch (err) {
+        failure = err;
+        throw err;
+      } finally {
+        const caller = req.contextValues.get(CALLER) ?? "anonymous";
+        const outcome = outcomeOf(failure);
+        try {
+          options.audit.append({ caller, method, object: note.object, outcome });
+        } catch (err) {
+          options.logger.error({ method, err: (err as Error).message }, "audit append failed");
+        }
+        options.logger.info(
+          { method, caller, object: note.object, outcome, ms: Math.round((performance.now() - started) * 10) / 10 },
+          "call",
+        );
+      }
+    };
+}

@@ -1,0 +1,36 @@
+import type { Interceptor } from "@connectrpc/connect";
+import { verifyAccessToken } from "@sanctum/protocol";
+import { ServerError } from "../../server-error.js";
+import { CALLER } from "../call-context.js";
+
+/** Options of {@link bearerAuth}. */
+export interface BearerAuthOptions {
+  /** This server's audience: `audienceForSpki` of its own TLS key. */
+  readonly audience: string;
+  /** Fully qualified method names that need no token (GetEvidence). */
+  readonly publicMethods: ReadonlySet<string>;
+  readonly now: () => Date;
+}
+
+/**
+ * Checks `authorization: Bearer <token>` on every call but the public ones: an EdDSA token
+ * signed by the key its issuer names, for this server's attested key, not expired. The
+ * issuer (a public key id) becomes the caller. Messages never contain the token.
+ */
+export function bearerAuth(options: BearerAuthOptions): Interceptor {
+  return (next) =>
+    async function bearerAuthInterceptor(req) {
+      if (options.publicMethods.has(`${req.service.typeName}/${req.method.name}`)) return next(req);
+      const header = req.header.get("authorization");
+      const match = header === null ? null : /^Bearer ([A-Za-z0-9_.-]+)$/.exec(header);
+      if (match === null) {
+        throw new ServerError(
+          "unauthenticated",
+          "missing access token: every call but GetEvidence needs 'authorization: Bearer <token>' from a Sanctum client",
+        );
+      }
+      const caller = await verifyAccessToken(match[1]!, { audience: options.audience, now: options.now() });
+      req.contextValues.set(CALLER, caller);
+      return next(req);
+    };
+}

@@ -1,0 +1,56 @@
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import { Code, ConnectError, createConnectRouter, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
+import type { UniversalServerRequest } from "@connectrpc/connect/protocol";
+import type { Logger } from "pino";
+
+/** Options of {@link createRequestHandler}. */
+export interface RequestHandlerOptions {
+  /** Registers the services (with per-method options such as readMaxBytes). */
+  readonly routes: (router: ConnectRouter) => void;
+  /** Interceptors, outermost first. */
+  readonly interceptors: Interceptor[];
+  /** Request-body transforms per RPC path (e.g. `/sanctum.v1.ModelService/Predict`), applied before the handler. */
+  readonly bodyTransforms: ReadonlyMap<string, (req: UniversalServerRequest) => UniversalServerRequest>;
+  /** Headers put on every response, errors and unknown paths included. */
+  readonly responseHeaders: Readonly<Record<string, string>>;
+  /** readMaxBytes of methods without their own. */
+  readonly defaultReadMaxBytes: number;
+  readonly logger: Logger;
+}
+
+/**
+ * The HTTP/2 request listener: Connect, gRPC and gRPC-Web on one router (like
+ * connectNodeAdapter), with our steps in front: response headers first, then the body
+ * transforms of the method, then connect's pipeline and our interceptors. Compression is
+ * off: it would let a body expand past the limits after they were counted.
+ */
+export function createRequestHandler(options: RequestHandlerOptions): (req: Http2ServerRequest, res: Http2ServerResponse) => void {
+  const router = createConnectRouter({
+    interceptors: options.interceptors,
+    readMaxBytes: options.defaultReadMaxBytes,
+    acceptCompression: [],
+  });
+  options.routes(router);
+  const paths = new Map(router.handlers.map((h) => [h.requestPath, h]));
+  const headers = Object.entries(options.responseHeaders);
+  return function sanctumRequestHandler(req, res) {
+    for (const [name, value] of headers) res.setHeader(name, value);
+    const path = req.url.split("?", 1)[0]!;
+    const handler = paths.get(path);
+    if (handler === undefined) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
+    let uReq = universalRequestFromNodeRequest(req, res, undefined, undefined);
+    const transform = options.bodyTransforms.get(path);
+    if (transform !== undefined) uReq = transform(uReq);
+    handler(uReq)
+      .then((uRes) => universalResponseToNodeResponse(uRes, res))
+      .catch((reason: unknown) => {
+        if (ConnectError.from(reason).code === Code.Aborted) return;
+        options.logger.warn({ path, errName: (reason as Error).name }, "response failed");
+      });
+  };
+}

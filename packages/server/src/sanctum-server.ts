@@ -1,0 +1,179 @@
+import { promises as fs } from "node:fs";
+import http2 from "node:http2";
+import type { AddressInfo } from "node:net";
+import { endianness } from "node:os";
+import { join, resolve } from "node:path";
+import { resolveAttestationProvider } from "@sanctum/attestation";
+import { audienceForSpki, AttestationService, ModelService } from "@sanctum/protocol";
+import { createAuditLog, type AuditLog } from "./audit/audit-log.js";
+import { computeConfigDigest } from "./config/config-digest.js";
+import { resolveServerOptions, SERVER_VERSION, type SanctumServerOptions } from "./config/server-options.js";
+import { createInferencePool } from "./inference/inference-pool.js";
+import { createServerLogger } from "./logging/create-logger.js";
+import { createModelRegistry, type ModelRegistry } from "./models/model-registry.js";
+import { MAX_UPLOAD_MESSAGE_BYTES } from "./models/upload-limits.js";
+import { createAttestationService } from "./rpc/attestation-service.js";
+import { bodyLimit } from "./rpc/body-limit.js";
+import { auditTrail } from "./rpc/interceptors/audit-trail.js";
+import { bearerAuth } from "./rpc/interceptors/bearer-auth.js";
+import { errorBoundary } from "./rpc/interceptors/error-boundary.js";
+import { createModelService } from "./rpc/model-service.js";
+import { createRequestHandler } from "./rpc/request-handler.js";
+import { ServerError } from "./server-error.js";
+import { createBlobStore } from "./storage/blob-store.js";
+import { openDatabase, type SanctumDatabase } from "./storage/database.js";
+import { createFileKeyProvider } from "./storage/file-key-provider.js";
+import { createTlsIdentity } from "./tls/tls-identity.js";
+
+/** A running server. */
+export interface SanctumServer {
+  /** `https://HOST:PORT` with the port actually bound (useful with port 0). */
+  readonly url: string;
+  /** The attestation platform: "simulation", "sev-snp" or "tdx". */
+  readonly platform: string;
+  /** SPKI DER of the TLS key generated at start: what the evidence binds and clients pin. */
+  readonly spki: Uint8Array;
+  /** PEM of the self-signed TLS certificate (tests pin it as their only trust anchor). */
+  readonly certificatePem: string;
+  /** Hex SHA-256 of the effective configuration, as carried in the evidence. */
+  readonly configDigest: string;
+  /** The metadata database, audit log and model registry, for features built on this server (issue 6). */
+  readonly internals: { readonly db: SanctumDatabase; readonly audit: AuditLog; readonly models: ModelRegistry };
+  /**
+   * Stops accepting connections, lets calls in flight finish (up to `shutdownGraceSec`, then
+   * cuts them), stops the inference workers and closes the database. Idempotent.
+   */
+  close(): Promise<void>;
+}
+
+/** Fully qualified name of the one call that needs no token. */
+const GET_EVIDENCE = `${AttestationService.typeName}/${AttestationService.method.getEvidence.name}`;
+/** Slack for gRPC framing (5-byte envelope) over the message limit, counted on the body. */
+const FRAMING_BYTES = 16;
+
+/**
+ * Starts a Sanctum server and resolves once it listens: TLS key made in memory, attestation
+ * provider for the platform, sealed storage under the data dir, inference workers, and the
+ * Connect/gRPC/gRPC-Web services over HTTP/2 + TLS.
+ *
+ * @example
+ * const server = await createSanctumServer({ platform: "simulation", port: 0, dataDir: "/tmp/d" });
+ * console.log(`listening on ${server.url}`);
+ */
+export async function createSanctumServer(options: SanctumServerOptions = {}): Promise<SanctumServer> {
+  const o = resolveServerOptions(options);
+  // The wire carries little-endian tensors that we hand to onnxruntime as typed arrays.
+  if (endianness() !== "LE") throw new ServerError("invalid-options", "Sanctum needs a little-endian CPU");
+  const configDigest = computeConfigDigest(o);
+  const provider = await resolveAttestationProvider({
+    platform: o.platform,
+    server: { serverVersion: SERVER_VERSION, configDigest },
+    ...(o.attestationCertsDir === undefined ? {} : { attestationCertsDir: o.attestationCertsDir }),
+  });
+  const logger = createServerLogger({ level: o.logLevel, destination: o.logDestination, insecure: provider.insecure });
+
+  const dataDir = resolve(o.dataDir);
+  await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const keyProvider = o.sealingKeyProvider ?? createFileKeyProvider({ path: join(dataDir, "sealing.key") });
+  if (keyProvider.insecure && !provider.insecure) {
+    logger.warn(
+      { sealingKey: keyProvider.kind },
+      "the sealing key is a file on the data disk: whoever holds the disk can unseal models; use a platform key provider in production",
+    );
+  }
+  const rootKey = await keyProvider.getRootKey();
+  const blobs = await createBlobStore({ dir: join(dataDir, "blobs"), rootKey });
+  rootKey.fill(0);
+  const db = openDatabase({ path: join(dataDir, "sanctum.db") });
+  let pool: ReturnType<typeof createInferencePool> | undefined;
+  try {
+    const audit = createAuditLog(db, o.now);
+    const models = await createModelRegistry(db, blobs);
+    pool = createInferencePool({
+      workers: o.inferenceWorkers,
+      intraOpThreads: o.intraOpThreads,
+      maxLoadedModels: o.maxLoadedModels,
+      loadModelBytes: (id) => models.loadBytes(id),
+    });
+    const tls = createTlsIdentity({ host: o.host, now: o.now() });
+    const attestationService = createAttestationService({ provider, spki: tls.spki });
+    const modelService = createModelService({
+      registry: models,
+      pool,
+      maxModelBytes: o.maxModelBytes,
+      receiptKey: tls.privateKey,
+      now: o.now,
+    });
+    const handler = createRequestHandler({
+      interceptors: [
+        errorBoundary({ logger }),
+        auditTrail({ audit, logger }),
+        bearerAuth({ audience: audienceForSpki(tls.spki), publicMethods: new Set([GET_EVIDENCE]), now: o.now }),
+      ],
+      routes(router) {
+        router.service(AttestationService, attestationService);
+        router.rpc(ModelService.method.uploadModel, modelService.uploadModel, { readMaxBytes: MAX_UPLOAD_MESSAGE_BYTES * 4 });
+        router.rpc(ModelService.method.listModels, modelService.listModels);
+        router.rpc(ModelService.method.getModel, modelService.getModel);
+        router.rpc(ModelService.method.deleteModel, modelService.deleteModel);
+        router.rpc(ModelService.method.predict, modelService.predict, { readMaxBytes: o.maxRequestBytes });
+      },
+      bodyTransforms: new Map([
+        [
+          `/${ModelService.typeName}/${ModelService.method.predict.name}`,
+          bodyLimit({ maxBytes: o.maxRequestBytes + FRAMING_BYTES, flag: "--max-request-bytes" }),
+        ],
+      ]),
+      responseHeaders: { "sanctum-platform": provider.platform, ...(provider.insecure ? { "sanctum-insecure": "true" } : {}) },
+      defaultReadMaxBytes: 1024 * 1024,
+      logger,
+    });
+
+    const server = http2.createSecureServer({ key: tls.privateKeyPem, cert: tls.certificatePem, allowHTTP1: false });
+    const sessions = new Set<http2.ServerHttp2Session>();
+    server.on("session", (session: http2.ServerHttp2Session) => {
+      sessions.add(session);
+      session.on("close", () => sessions.delete(session));
+    });
+    server.on("request", handler);
+    await new Promise<void>((ok, fail) => {
+      server.once("error", fail);
+      server.listen(o.port, o.host, () => {
+        server.off("error", fail);
+        ok();
+      });
+    });
+    const port = (server.address() as AddressInfo).port;
+    const url = `https://${o.host.includes(":") ? `[${o.host}]` : o.host}:${port}`;
+    logger.info({ url, platform: provider.platform, configDigest, dataDir }, "listening");
+
+    let closing: Promise<void> | undefined;
+    const activePool = pool;
+    const close = async () => {
+      const closed = new Promise<void>((ok) => server.close(() => ok()));
+      // GOAWAY: clients open no new streams; streams in flight finish.
+      for (const session of sessions) session.close();
+      const grace = setTimeout(() => {
+        for (const session of sessions) session.destroy();
+      }, o.shutdownGraceSec * 1000);
+      await closed;
+      clearTimeout(grace);
+      await activePool.close();
+      db.close();
+      logger.info("stopped");
+    };
+    return {
+      url,
+      platform: provider.platform,
+      spki: tls.spki,
+      certificatePem: tls.certificatePem,
+      configDigest,
+      internals: { db, audit, models },
+      close: () => (closing ??= close()),
+    };
+  } catch (err) {
+    await pool?.close();
+    db.close();
+    throw err;
+  }
+}
