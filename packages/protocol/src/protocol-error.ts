@@ -6,7 +6,10 @@ export type ProtocolErrorCode =
   | "token-expired"
   | "token-audience"
   | "receipt-invalid"
-  | "invalid-tensor";
+  | "invalid-tensor"
+  | "invalid-safetensors"
+  | "invalid-dataset"
+  | "audit-invalid";
 
 /**
  * Errors of the wire formats shared by client and server. Messages are fixed per
