@@ -1,0 +1,107 @@
+// Step-time benchmark of the trainer at batch 256 (issue 5): forward (inference graph),
+// non-private training step and DP training step (graph run + noise + optimizer update), and
+// peak RSS, for fixtures/bench/{mlp784,fmnist_cnn,transformer2}.onnx.
+// Usage: node bench/trainer/step-bench.mjs [--threads 1] [--runs 20] [--batch 256] [--models a,b]
+// Each (model, mode) runs in its own child process so its peak RSS is its own.
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+import * as ort from "onnxruntime-node";
+
+const { values: a } = parseArgs({
+  options: {
+    threads: { type: "string", default: "1" },
+    runs: { type: "string", default: "20" },
+    batch: { type: "string", default: "256" },
+    models: { type: "string", default: "mlp784,fmnist_cnn,transformer2" },
+    child: { type: "string" },
+    mode: { type: "string" },
+  },
+});
+const threads = Number(a.threads);
+const runs = Number(a.runs);
+const batch = Number(a.batch);
+
+function inputsFor(model) {
+  const rand = (n) => Float32Array.from({ length: n }, () => Math.random() * 2 - 1);
+  const labels = new ort.Tensor("int64", BigInt64Array.from({ length: batch }, () => BigInt(Math.floor(Math.random() * (model === "transformer2" ? 2 : 10)))), [batch]);
+  if (model === "mlp784") return { feeds: { x: new ort.Tensor("float32", rand(batch * 784), [batch, 784]) }, labels };
+  if (model === "fmnist_cnn") return { feeds: { image: new ort.Tensor("float32", rand(batch * 784), [batch, 1, 28, 28]) }, labels };
+  const ids = new BigInt64Array(batch * 64);
+  const mask = new BigInt64Array(batch * 64);
+  for (let r = 0; r < batch; r++) {
+    const len = 1 + Math.floor(Math.random() * 64);
+    for (let t = 0; t < 64; t++) {
+      ids[r * 64 + t] = t < len ? BigInt(1 + Math.floor(Math.random() * 999)) : 0n;
+      mask[r * 64 + t] = t < len ? 1n : 0n;
+    }
+  }
+  return { feeds: { input_ids: new ort.Tensor("int64", ids, [batch, 64]), attention_mask: new ort.Tensor("int64", mask, [batch, 64]) }, labels };
+}
+
+async function timeIt(fn) {
+  for (let i = 0; i < 3; i++) await fn();
+  const times = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    await fn();
+    times.push(performance.now() - t);
+  }
+  times.sort((x, y) => x - y);
+  return times[Math.floor(times.length / 2)];
+}
+
+async function child(model, mode) {
+  const trainer = await import("../../packages/trainer/dist/index.js");
+  const { addGaussianNoise } = await import("../../packages/trainer/dist/training/gaussian-noise.js");
+  const bytes = new Uint8Array(readFileSync(new URL(`../../fixtures/bench/${model}.onnx`, import.meta.url)));
+  const opts = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all", executionMode: "sequential" };
+  const { feeds, labels } = inputsFor(model);
+  let ms;
+  if (mode === "forward") {
+    const session = await ort.InferenceSession.create(bytes, opts);
+    ms = await timeIt(() => session.run(feeds));
+  } else {
+    const graph = trainer.buildTrainingGraph(bytes, { loss: "cross_entropy", mode });
+    const init = trainer.readInitializers(bytes);
+    const params = graph.params.map((p) => Float32Array.from(init.get(p.name).data));
+    const all = { ...feeds, labels, sample_mask: new ort.Tensor("float32", new Float32Array(batch).fill(1), [batch]) };
+    if (mode === "dp") all.max_grad_norm = new ort.Tensor("float32", Float32Array.of(1), []);
+    graph.params.forEach((p, k) => (all[p.name] = new ort.Tensor("float32", params[k], [...p.shape])));
+    const session = await ort.InferenceSession.create(graph.model, opts);
+    const optimizer = trainer.createOptimizer({ kind: "sgd", lr: 1e-3, momentum: 0.9 });
+    const random = trainer.createSecureRandom();
+    ms = await timeIt(async () => {
+      const out = await session.run(all);
+      const grads = graph.params.map((p) => out[`grad:${p.name}`].data);
+      if (mode === "dp") for (const g of grads) addGaussianNoise(g, 1, random);
+      for (const g of grads) for (let i = 0; i < g.length; i++) g[i] /= batch;
+      optimizer.step(params, grads);
+    });
+  }
+  console.log(JSON.stringify({ model, mode, ms, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));
+}
+
+if (a.child !== undefined) {
+  await child(a.child, a.mode);
+} else {
+  const self = fileURLToPath(import.meta.url);
+  const rows = [];
+  for (const model of a.models.split(",")) {
+    const r = {};
+    for (const mode of ["forward", "non-private", "dp"]) {
+      const out = execFileSync(process.execPath, [self, "--child", model, "--mode", mode, "--threads", a.threads, "--runs", a.runs, "--batch", a.batch], { encoding: "utf8" });
+      r[mode] = JSON.parse(out.trim().split("\n").pop());
+    }
+    rows.push(r);
+    console.log(JSON.stringify(r));
+  }
+  console.log(`\nbatch ${batch}, ${threads} onnxruntime thread(s), median of ${runs} runs\n`);
+  console.log("| model | forward ms | non-private step ms | DP step ms | DP / non-private | non-private / forward | peak RSS MiB (fwd / np / dp) |");
+  console.log("|---|---|---|---|---|---|---|");
+  for (const r of rows) {
+    const f = r.forward.ms, n = r["non-private"].ms, d = r.dp.ms;
+    console.log(`| ${r.forward.model} | ${f.toFixed(1)} | ${n.toFixed(1)} | ${d.toFixed(1)} | ${(d / n).toFixed(2)} | ${(n / f).toFixed(2)} | ${r.forward.maxRssMiB.toFixed(0)} / ${r["non-private"].maxRssMiB.toFixed(0)} / ${r.dp.maxRssMiB.toFixed(0)} |`);
+  }
+}
