@@ -1,6 +1,6 @@
 import { PrivacyError } from "./privacy-error.js";
-import { resolveAccountant } from "./mechanism.js";
-import type { AccountantName } from "./mechanism.js";
+import { normalizeHistory, resolveAccountant } from "./mechanism.js";
+import type { AccountantName, Mechanism } from "./mechanism.js";
 import { computeEpsilon } from "./compute-epsilon.js";
 import { requireDelta, requireInteger, requireNumber } from "./internal/validate.js";
 
@@ -23,6 +23,12 @@ export interface CalibrateNoiseMultiplierOptions {
   /** PRV: epsilon and delta errors, as {@link computeEpsilon}. */
   readonly epsError?: number;
   readonly deltaError?: number;
+  /**
+   * Mechanisms already charged (for example `ledger.history`): the target then bounds
+   * their composition with the new run, so a run can be fitted into what a budget has left.
+   * Default none.
+   */
+  readonly priorHistory?: readonly Mechanism[];
 }
 
 /** The calibrated noise multiplier, the epsilon it achieves (<= target) and the steps used. */
@@ -62,9 +68,10 @@ export function calibrateNoiseMultiplier(options: CalibrateNoiseMultiplierOption
       throw new PrivacyError("invalid-argument", `epochs / sampleRate must give an integer number of steps in [1, 2^53 - 1], got ${epochs / sampleRate}`);
     }
   }
+  const prior = normalizeHistory(options.priorHistory ?? []);
   const epsilonOf = (noiseMultiplier: number): number =>
     computeEpsilon({
-      history: [{ noiseMultiplier, sampleRate, steps }],
+      history: [...prior, { noiseMultiplier, sampleRate, steps }],
       delta,
       accountant,
       ...(options.epsError === undefined ? {} : { epsError: options.epsError }),
@@ -79,7 +86,7 @@ export function calibrateNoiseMultiplier(options: CalibrateNoiseMultiplierOption
     if (sigmaHigh > MAX_SIGMA) {
       throw new PrivacyError(
         "budget-unreachable",
-        `no noise multiplier up to ${MAX_SIGMA} reaches epsilon ${targetEpsilon} at delta ${delta} with sampleRate ${sampleRate} and ${steps} steps; raise the target epsilon or lower the steps or sample rate`,
+        `no noise multiplier up to ${MAX_SIGMA} reaches epsilon ${targetEpsilon} at delta ${delta} with sampleRate ${sampleRate} and ${steps} steps${prior.length > 0 ? " on top of the prior history" : ""}; raise the target epsilon or lower the steps or sample rate`,
       );
     }
     epsHigh = epsilonOf(sigmaHigh);

@@ -19,3 +19,5 @@ export { computeRdp, rdpToEpsilon, DEFAULT_RDP_ORDERS, TF_PRIVACY_RDP_ORDERS } f
 export type { RdpEpsilon } from "./rdp.js";
 export { calibrateNoiseMultiplier } from "./calibrate-noise-multiplier.js";
 export type { CalibrateNoiseMultiplierOptions, CalibrationResult } from "./calibrate-noise-multiplier.js";
+export { createBudgetLedger } from "./budget-ledger.js";
+export type { BudgetLedger, BudgetLedgerJson, BudgetLedgerOptions, BudgetLimit, LedgerEntry } from "./budget-ledger.js";
