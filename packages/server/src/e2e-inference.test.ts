@@ -4,59 +4,18 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { computeReportData, verifyEvidence, DEFAULT_POLICY } from "@sanctum/attestation";
-import {
-  digestTensors,
-  generateIdentity,
-  verifyReceiptSignature,
-  type Tensor,
-  type UploadModelRequest,
-} from "@sanctum/protocol";
+import { digestTensors, generateIdentity, verifyReceiptSignature, type Tensor } from "@sanctum/protocol";
 import { createSanctumServer, type SanctumServer } from "./index.js";
 import { createTestClient, type TestClient } from "./test-support/test-client.js";
-import { fixtureBytes, fixtureNpz, maxExcess } from "./test-support/fixtures.js";
-import type { NpyArray } from "./test-support/npz.js";
+import { fixtureBytes, fixtureNpz, floatsOf as floats, maxExcess } from "./test-support/fixtures.js";
+import { uploadStream, wireTensors as wire } from "./test-support/upload-stream.js";
+import { expectCode as rejects } from "./test-support/expect-code.js";
 
 const owner = generateIdentity();
 const friend = generateIdentity();
 const stranger = generateIdentity();
-
-async function* uploadStream(name: string, bytes: Uint8Array, access?: { public?: boolean; allow?: string[] }): AsyncIterable<UploadModelRequest> {
-  yield { $typeName: "sanctum.v1.UploadModelRequest", part: { case: "header", value: { $typeName: "sanctum.v1.UploadModelHeader", name, access: { $typeName: "sanctum.v1.Access", public: access?.public ?? false, allow: access?.allow ?? [] } } } };
-  for (let i = 0; i < bytes.length; i += 1 << 20) {
-    yield { $typeName: "sanctum.v1.UploadModelRequest", part: { case: "chunk", value: bytes.subarray(i, i + (1 << 20)) } };
-  }
-}
-
-function wire(arrays: Record<string, NpyArray>): Record<string, Tensor> {
-  const out: Record<string, Tensor> = {};
-  for (const [name, a] of Object.entries(arrays)) {
-    out[name] = { $typeName: "sanctum.v1.Tensor", dtype: a.dtype, shape: a.shape.map(BigInt), data: a.data };
-  }
-  return out;
-}
-
-function floats(t: { dtype: string; data: Uint8Array }): number[] {
-  const b = Buffer.from(t.data);
-  const out: number[] = [];
-  if (t.dtype === "float32") for (let i = 0; i < b.length; i += 4) out.push(b.readFloatLE(i));
-  else if (t.dtype === "float64") for (let i = 0; i < b.length; i += 8) out.push(b.readDoubleLE(i));
-  else throw new Error(`not float: ${t.dtype}`);
-  return out;
-}
-
-async function rejects(promise: Promise<unknown>, code: Code, pattern?: RegExp): Promise<ConnectError> {
-  try {
-    await promise;
-  } catch (err) {
-    const e = ConnectError.from(err);
-    assert.equal(e.code, code, `expected ${Code[code]}, got ${Code[e.code]}: ${e.rawMessage}`);
-    if (pattern !== undefined) assert.match(e.rawMessage, pattern);
-    return e;
-  }
-  assert.fail(`expected ${Code[code]}, but the call succeeded`);
-}
 
 describe("server end to end (simulation, loopback)", () => {
   let server: SanctumServer;

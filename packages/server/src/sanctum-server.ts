@@ -38,7 +38,13 @@ export interface SanctumServer {
   /** Hex SHA-256 of the effective configuration, as carried in the evidence. */
   readonly configDigest: string;
   /** The metadata database, audit log and model registry, for features built on this server (issue 6). */
-  readonly internals: { readonly db: SanctumDatabase; readonly audit: AuditLog; readonly models: ModelRegistry };
+  readonly internals: {
+    readonly db: SanctumDatabase;
+    readonly audit: AuditLog;
+    readonly models: ModelRegistry;
+    /** Calls received since start, and calls whose response has not finished. */
+    readonly calls: () => { received: number; active: number };
+  };
   /**
    * Stops accepting connections, lets calls in flight finish (up to `shutdownGraceSec`, then
    * cuts them), stops the inference workers and closes the database. Idempotent.
@@ -121,7 +127,7 @@ export async function createSanctumServer(options: SanctumServerOptions = {}): P
       bodyTransforms: new Map([
         [
           `/${ModelService.typeName}/${ModelService.method.predict.name}`,
-          bodyLimit({ maxBytes: o.maxRequestBytes + FRAMING_BYTES, flag: "--max-request-bytes" }),
+          bodyLimit({ maxBytes: o.maxRequestBytes, framingBytes: FRAMING_BYTES, flag: "--max-request-bytes" }),
         ],
       ]),
       responseHeaders: { "sanctum-platform": provider.platform, ...(provider.insecure ? { "sanctum-insecure": "true" } : {}) },
@@ -151,6 +157,7 @@ export async function createSanctumServer(options: SanctumServerOptions = {}): P
     const activePool = pool;
     const close = async () => {
       const closed = new Promise<void>((ok) => server.close(() => ok()));
+      logger.info({ activeCalls: handler.active() }, "stopping: finishing calls in flight");
       // GOAWAY: clients open no new streams; streams in flight finish.
       for (const session of sessions) session.close();
       const grace = setTimeout(() => {
@@ -168,7 +175,7 @@ export async function createSanctumServer(options: SanctumServerOptions = {}): P
       spki: tls.spki,
       certificatePem: tls.certificatePem,
       configDigest,
-      internals: { db, audit, models },
+      internals: { db, audit, models, calls: () => ({ received: handler.received(), active: handler.active() }) },
       close: () => (closing ??= close()),
     };
   } catch (err) {

@@ -3,8 +3,10 @@ import type { UniversalServerRequest } from "@connectrpc/connect/protocol";
 
 /** Options of {@link bodyLimit}. */
 export interface BodyLimitOptions {
-  /** Largest request body, in bytes actually received. */
+  /** Largest request message, in bytes actually received (the figure named in the error). */
   readonly maxBytes: number;
+  /** Bytes of framing tolerated on top (gRPC's 5-byte envelope); default 0. */
+  readonly framingBytes?: number;
   /** The server flag that sets it, named in the error so an operator knows what to raise. */
   readonly flag: string;
 }
@@ -15,9 +17,10 @@ export interface BodyLimitOptions {
  * (Hono's body-limit). A declared content-length over the limit fails at once.
  */
 export function bodyLimit(options: BodyLimitOptions): (req: UniversalServerRequest) => UniversalServerRequest {
-  const tooLarge = (size: string) =>
+  const limit = options.maxBytes + (options.framingBytes ?? 0);
+  const tooLarge = (size?: number) =>
     new ConnectError(
-      `request is ${size} bytes, over this server's limit of ${options.maxBytes} bytes (${options.flag}): send less per request or ask the operator to raise ${options.flag}`,
+      `request is ${size === undefined ? "larger than" : `${size} bytes, over`} this server's limit of ${options.maxBytes} bytes (${options.flag}): send less per request or ask the operator to raise ${options.flag}`,
       Code.ResourceExhausted,
     );
   return function applyBodyLimit(req) {
@@ -26,11 +29,11 @@ export function bodyLimit(options: BodyLimitOptions): (req: UniversalServerReque
     if (!(Symbol.asyncIterator in Object(body))) return req;
     const source = body as AsyncIterable<Uint8Array>;
     async function* limited(): AsyncIterable<Uint8Array> {
-      if (declared > options.maxBytes) throw tooLarge(String(declared));
+      if (declared > limit) throw tooLarge(declared);
       let received = 0;
       for await (const chunk of source) {
         received += chunk.byteLength;
-        if (received > options.maxBytes) throw tooLarge(`more than ${options.maxBytes}`);
+        if (received > limit) throw tooLarge();
         yield chunk;
       }
     }

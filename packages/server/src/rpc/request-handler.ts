@@ -4,6 +4,15 @@ import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from
 import type { UniversalServerRequest } from "@connectrpc/connect/protocol";
 import type { Logger } from "pino";
 
+/** The listener, with counters for shutdown logs and tests. */
+export interface RequestHandler {
+  (req: Http2ServerRequest, res: Http2ServerResponse): void;
+  /** Calls received so far. */
+  readonly received: () => number;
+  /** Calls whose response has not finished. */
+  readonly active: () => number;
+}
+
 /** Options of {@link createRequestHandler}. */
 export interface RequestHandlerOptions {
   /** Registers the services (with per-method options such as readMaxBytes). */
@@ -25,7 +34,7 @@ export interface RequestHandlerOptions {
  * transforms of the method, then connect's pipeline and our interceptors. Compression is
  * off: it would let a body expand past the limits after they were counted.
  */
-export function createRequestHandler(options: RequestHandlerOptions): (req: Http2ServerRequest, res: Http2ServerResponse) => void {
+export function createRequestHandler(options: RequestHandlerOptions): RequestHandler {
   const router = createConnectRouter({
     interceptors: options.interceptors,
     readMaxBytes: options.defaultReadMaxBytes,
@@ -34,7 +43,12 @@ export function createRequestHandler(options: RequestHandlerOptions): (req: Http
   options.routes(router);
   const paths = new Map(router.handlers.map((h) => [h.requestPath, h]));
   const headers = Object.entries(options.responseHeaders);
-  return function sanctumRequestHandler(req, res) {
+  let received = 0;
+  let active = 0;
+  const handle = function sanctumRequestHandler(req: Http2ServerRequest, res: Http2ServerResponse): void {
+    received++;
+    active++;
+    res.once("close", () => active--);
     for (const [name, value] of headers) res.setHeader(name, value);
     const path = req.url.split("?", 1)[0]!;
     const handler = paths.get(path);
@@ -53,4 +67,5 @@ export function createRequestHandler(options: RequestHandlerOptions): (req: Http
         options.logger.warn({ path, errName: (reason as Error).name }, "response failed");
       });
   };
+  return Object.assign(handle, { received: () => received, active: () => active });
 }

@@ -23,3 +23,13 @@ export function maxExcess(actual: ArrayLike<number>, expected: ArrayLike<number>
   }
   return worst;
 }
+
+/** The elements of a float32 or float64 tensor as numbers. */
+export function floatsOf(t: { readonly dtype: string; readonly data: Uint8Array }): number[] {
+  const b = Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  const out: number[] = [];
+  if (t.dtype === "float32") for (let i = 0; i < b.length; i += 4) out.push(b.readFloatLE(i));
+  else if (t.dtype === "float64") for (let i = 0; i < b.length; i += 8) out.push(b.readDoubleLE(i));
+  else throw new Error(`not a float tensor: ${t.dtype}`);
+  return out;
+}
