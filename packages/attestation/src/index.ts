@@ -31,3 +31,6 @@ export type { TdxCollateral } from "./tdx/tdx-collateral.js";
 export { INTEL_SGX_ROOT_CA_PEM, INTEL_SGX_ROOT_CA_SHA256 } from "./tdx/intel-root.js";
 export { resolveAttestationProvider } from "./resolve-provider.js";
 export type { ResolveProviderOptions } from "./resolve-provider.js";
+export type { TsmFileSystem } from "./configfs/tsm-file-system.js";
+export { parseSnpCertTable, encodeSnpCertTable, SNP_CERT_GUIDS } from "./configfs/snp-cert-table.js";
+export type { SnpCertEntry, SnpCertRole } from "./configfs/snp-cert-table.js";
