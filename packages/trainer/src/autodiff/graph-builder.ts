@@ -1,0 +1,125 @@
+import { create } from "@bufbuild/protobuf";
+import { type AttributeProto, type NodeProto, NodeProtoSchema, type TensorProto } from "../onnx/gen/onnx_pb.js";
+import { float32Tensor, int64Tensor } from "../onnx/tensor-data.js";
+import { attr, attrKey } from "./attributes.js";
+
+/**
+ * Emits the nodes and constants of the training graph. Identical nodes (same op, inputs and
+ * attributes) are emitted once, so gradient rules can ask for the same recomputation (a
+ * normalized activation, an im2col unfold) from the backward and the clipping passes.
+ */
+export class GraphBuilder {
+  readonly nodes: NodeProto[] = [];
+  readonly initializers: TensorProto[] = [];
+  private readonly memo = new Map<string, string[]>();
+  private readonly constants = new Map<string, string>();
+  private counter = 0;
+
+  constructor(
+    /** Default-domain opset of the graph the nodes go into (selects attribute or input forms). */
+    readonly opset: number,
+    private readonly taken: Set<string>,
+  ) {}
+
+  /** A fresh tensor name that collides with nothing in the model. */
+  fresh(hint: string): string {
+    let name: string;
+    do name = `__ad/${hint}_${this.counter++}`;
+    while (this.taken.has(name));
+    this.taken.add(name);
+    return name;
+  }
+
+  /** Emits a node (or reuses an identical one) and returns its outputs. */
+  op(opType: string, inputs: readonly string[], attrs: readonly AttributeProto[] = [], outputs = 1): string[] {
+    const key = `${opType}|${inputs.join(",")}|${attrKey(attrs)}|${outputs}`;
+    const hit = this.memo.get(key);
+    if (hit !== undefined) return hit;
+    const outs = Array.from({ length: outputs }, () => this.fresh(opType));
+    this.nodes.push(create(NodeProtoSchema, { opType, input: [...inputs], output: outs, name: this.fresh(`${opType}_node`), attribute: [...attrs] }));
+    this.memo.set(key, outs);
+    return outs;
+  }
+
+  /** Emits a single-output node. */
+  op1(opType: string, inputs: readonly string[], attrs: readonly AttributeProto[] = []): string {
+    return this.op(opType, inputs, attrs, 1)[0] ?? "";
+  }
+
+  /** An int64 constant (1-D unless `dims` says otherwise). */
+  i64(values: readonly number[], dims: readonly number[] = [values.length]): string {
+    const key = `i64:${dims.join("x")}:${values.join(",")}`;
+    const hit = this.constants.get(key);
+    if (hit !== undefined) return hit;
+    const name = this.fresh("const");
+    this.initializers.push(int64Tensor(name, dims, values));
+    this.constants.set(key, name);
+    return name;
+  }
+
+  /** A float32 constant (a scalar unless `dims` says otherwise). */
+  f32(values: number | Float32Array, dims: readonly number[] = []): string {
+    const data = typeof values === "number" ? Float32Array.of(values) : values;
+    const key = `f32:${dims.join("x")}:${data.length <= 16 ? Array.from(data).join(",") : this.counter}`;
+    const hit = this.constants.get(key);
+    if (hit !== undefined) return hit;
+    const name = this.fresh("const");
+    this.initializers.push(float32Tensor(name, dims, data));
+    this.constants.set(key, name);
+    return name;
+  }
+
+  add(a: string, b: string): string { return this.op1("Add", [a, b]); }
+  sub(a: string, b: string): string { return this.op1("Sub", [a, b]); }
+  mul(a: string, b: string): string { return this.op1("Mul", [a, b]); }
+  div(a: string, b: string): string { return this.op1("Div", [a, b]); }
+  neg(a: string): string { return this.op1("Neg", [a]); }
+  scale(a: string, k: number): string { return k === 1 ? a : this.mul(a, this.f32(k)); }
+  matmul(a: string, b: string): string { return this.op1("MatMul", [a, b]); }
+  transpose(x: string, perm: readonly number[]): string {
+    if (perm.every((p, i) => p === i)) return x;
+    return this.op1("Transpose", [x], [attr.ints("perm", perm)]);
+  }
+  reshape(x: string, shape: readonly number[] | string): string {
+    return this.op1("Reshape", [x, typeof shape === "string" ? shape : this.i64(shape)]);
+  }
+  shapeOf(x: string): string { return this.op1("Shape", [x]); }
+  unsqueeze(x: string, axes: readonly number[]): string {
+    if (axes.length === 0) return x;
+    return this.opset >= 13 ? this.op1("Unsqueeze", [x, this.i64(axes)]) : this.op1("Unsqueeze", [x], [attr.ints("axes", axes)]);
+  }
+  squeeze(x: string, axes: readonly number[]): string {
+    if (axes.length === 0) return x;
+    return this.opset >= 13 ? this.op1("Squeeze", [x, this.i64(axes)]) : this.op1("Squeeze", [x], [attr.ints("axes", axes)]);
+  }
+  /** ReduceSum over `axes` (no-op for no axes). */
+  reduceSum(x: string, axes: readonly number[], keepdims: boolean): string {
+    if (axes.length === 0) return x;
+    return this.op1("ReduceSum", [x, this.i64(axes)], [attr.int("keepdims", keepdims ? 1 : 0)]);
+  }
+  /** ReduceSumSquare over `axes` (attribute form before opset 18). */
+  reduceSumSquare(x: string, axes: readonly number[], keepdims: boolean): string {
+    if (this.opset >= 18) return this.op1("ReduceSumSquare", [x, this.i64(axes)], [attr.int("keepdims", keepdims ? 1 : 0)]);
+    return this.op1("ReduceSumSquare", [x], [attr.ints("axes", axes), attr.int("keepdims", keepdims ? 1 : 0)]);
+  }
+  /** ReduceMean over `axes` (attribute form before opset 18). */
+  reduceMean(x: string, axes: readonly number[], keepdims: boolean): string {
+    if (this.opset >= 18) return this.op1("ReduceMean", [x, this.i64(axes)], [attr.int("keepdims", keepdims ? 1 : 0)]);
+    return this.op1("ReduceMean", [x], [attr.ints("axes", axes), attr.int("keepdims", keepdims ? 1 : 0)]);
+  }
+  cast(x: string, to: number): string { return this.op1("Cast", [x], [attr.int("to", to)]); }
+  /** Sum of several tensors (one Add for two, Sum for more). */
+  sum(xs: readonly string[]): string {
+    if (xs.length === 1) return xs[0] ?? "";
+    if (xs.length === 2) return this.add(xs[0] ?? "", xs[1] ?? "");
+    return this.op1("Sum", xs);
+  }
+  /** Zeros of a static shape (materialized at run time, not stored in the model). */
+  zeros(shape: readonly number[]): string {
+    return this.op1("ConstantOfShape", [this.i64(shape)], [attr.tensor("value", float32Tensor("", [1], Float32Array.of(0)))]);
+  }
+  /** Zeros shaped like a runtime shape tensor. */
+  zerosOfShape(shape: string): string {
+    return this.op1("ConstantOfShape", [shape], [attr.tensor("value", float32Tensor("", [1], Float32Array.of(0)))]);
+  }
+}

@@ -1,0 +1,111 @@
+import { TrainerError } from "../trainer-error.js";
+import { attrFloat, attrInt } from "./attributes.js";
+import { perSampleReduce, perSampleSquaredNorm, toBatchMajor, batchOf } from "./batch-layout.js";
+import { convGeometry, perSampleConvGrad } from "./conv-unfold.js";
+import type { GraphBuilder } from "./graph-builder.js";
+import { type VjpContext, gradOf, staticShape } from "./vjp-context.js";
+import { binaryUnreduced } from "./vjp-elementwise.js";
+import { instanceNormParts, layerNormParts } from "./vjp-norm.js";
+
+/** Per-sample contribution of one parameter use to the squared gradient norms. */
+export interface PerSampleUse {
+  /** Squared L2 norm of each sample's gradient w.r.t. this input, float32 [B]. */
+  readonly squaredNorm: string;
+  /** Sum over samples of c[b] times each sample's gradient, when cheaper from the materialized form. */
+  readonly clippedSum?: (c: string) => string;
+}
+
+/**
+ * Squared norms of per-sample gradients of y = x W (x [B, T, k], g = dL/dy [B, T, n]):
+ * ||x_b^T g_b||_F^2 either as <x_b x_b^T, g_b g_b^T> (ghost norm, Li et al. 2021, O(T^2 (k+n)))
+ * or by materializing x_b^T g_b (O(T k n)), whichever costs less; T = 1 gives ||x_b||^2 ||g_b||^2.
+ */
+function matmulSquaredNorm(b: GraphBuilder, x: { name: string; t: number }, g: { name: string; t: number }, k: number, n: number): string {
+  const t = x.t;
+  if (t === 1) return b.mul(b.reduceSumSquare(x.name, [1, 2], false), b.reduceSumSquare(g.name, [1, 2], false));
+  if (t * (k + n) < k * n) {
+    const xx = b.matmul(x.name, b.transpose(x.name, [0, 2, 1]));
+    const gg = b.matmul(g.name, b.transpose(g.name, [0, 2, 1]));
+    return b.reduceSum(b.mul(xx, gg), [1, 2], false);
+  }
+  return b.reduceSumSquare(b.matmul(b.transpose(x.name, [0, 2, 1]), g.name), [1, 2], false);
+}
+
+function materialized(b: GraphBuilder, ps: string, paramShape: readonly number[]): PerSampleUse {
+  return {
+    squaredNorm: perSampleSquaredNorm(b, ps, paramShape.length + 1),
+    clippedSum: (c) => b.reshape(b.matmul(b.reshape(c, [1, -1]), b.reshape(ps, [0, -1])), paramShape),
+  };
+}
+
+function where(ctx: VjpContext): string {
+  return `${ctx.node.opType} node "${ctx.node.name}"`;
+}
+
+/**
+ * Book-keeping of per-sample gradient norms (Bu et al. 2022) for input `i` of a node, a
+ * parameter (or a transposed/sliced view of one), from the forward activations and the
+ * output gradient of the single backward pass.
+ */
+export function perSampleUse(ctx: VjpContext, i: number): PerSampleUse {
+  const { b, node } = ctx;
+  const op = node.opType;
+  const g = gradOf(ctx);
+  const out = node.output[0] ?? "";
+  const outInfo = ctx.info(out);
+  const param = node.input[i] ?? "";
+  const paramShape = staticShape(ctx, param);
+  const alignRight = (): number[] => {
+    const r = outInfo.shape?.length ?? 0;
+    return [...new Array<number>(r - paramShape.length).fill(1), ...paramShape];
+  };
+  switch (op) {
+    case "MatMul": case "Gemm": {
+      if (op === "Gemm" && i === 2) {
+        return materialized(b, perSampleReduce(b, b.scale(g, attrFloat(node, "beta", 1)), outInfo, alignRight(), paramShape, where(ctx)), paramShape);
+      }
+      if (i !== 1 || paramShape.length !== 2 || (op === "Gemm" && attrInt(node, "transA", 0) !== 0)) break;
+      const a = node.input[0] ?? "";
+      const transB = op === "Gemm" && attrInt(node, "transB", 0) === 1;
+      const [k = 0, n = 0] = transB ? [paramShape[1], paramShape[0]] : paramShape;
+      const xb = toBatchMajor(b, a, ctx.info(a), 1, where(ctx));
+      const gb = toBatchMajor(b, g, outInfo, 1, where(ctx));
+      const sq = matmulSquaredNorm(b, xb, gb, k, n);
+      const alpha = op === "Gemm" ? attrFloat(node, "alpha", 1) : 1;
+      return { squaredNorm: b.scale(sq, alpha * alpha) };
+    }
+    case "Conv": {
+      if (i === 2) return materialized(b, perSampleReduce(b, g, outInfo, paramShape.length === 1 ? (outInfo.shape ?? []).map((_, j) => (j === 1 ? paramShape[0] ?? 1 : 1)) : alignRight(), paramShape, where(ctx)), paramShape);
+      const x = node.input[0] ?? "";
+      const { batch, inner } = batchOf(x, ctx.info(x), where(ctx));
+      if (batch.axis !== 0 || batch.outer !== 1 || inner !== 1) break;
+      const ps = perSampleConvGrad(b, x, g, paramShape, convGeometry(node, paramShape));
+      return materialized(b, ps, paramShape);
+    }
+    case "Gather": {
+      if (i !== 0 || attrInt(node, "axis", 0) !== 0) break;
+      const ids = node.input[1] ?? "";
+      const rest = paramShape.slice(1);
+      const idsb = toBatchMajor(b, ids, ctx.info(ids), 0, where(ctx));
+      const gb0 = toBatchMajor(b, g, outInfo, rest.length, where(ctx));
+      const gb = rest.length === 1 ? gb0.name : b.reshape(gb0.name, [0, 0, -1]);
+      if (idsb.t === 1) return { squaredNorm: b.reduceSumSquare(gb, [1, 2], false) };
+      // Ghost norm of an embedding (Li et al. 2021): sum over position pairs with equal ids of <g_s, g_t>.
+      const same = b.cast(b.op1("Equal", [b.unsqueeze(idsb.name, [2]), b.unsqueeze(idsb.name, [1])]), 1);
+      const gg = b.matmul(gb, b.transpose(gb, [0, 2, 1]));
+      return { squaredNorm: b.reduceSum(b.mul(same, gg), [1, 2], false) };
+    }
+    case "Add": case "Sub": case "Mul": case "Div": case "Pow": case "Where": {
+      if (op === "Where" && i === 0) break;
+      const e = binaryUnreduced(ctx, i, g);
+      return materialized(b, perSampleReduce(b, e, outInfo, alignRight(), paramShape, where(ctx)), paramShape);
+    }
+    case "LayerNormalization": case "InstanceNormalization": {
+      const parts = op === "LayerNormalization" ? layerNormParts(ctx) : instanceNormParts(ctx);
+      const e = i === 1 ? b.mul(g, parts.xhat) : g;
+      return materialized(b, perSampleReduce(b, e, outInfo, parts.aligned, paramShape, where(ctx)), paramShape);
+    }
+    default: break;
+  }
+  throw new TrainerError("unsupported-op", `${where(ctx)}: per-sample gradients of input ${i} ("${param}") are not supported for DP; use it as a Linear/Conv/Embedding weight or an elementwise scale/bias`);
+}

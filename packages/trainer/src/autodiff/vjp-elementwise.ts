@@ -1,0 +1,138 @@
+import { TrainerError } from "../trainer-error.js";
+import { attrFloat, attrInt } from "./attributes.js";
+import { constNumbers, normAxis } from "./shape-inference.js";
+import { type VjpContext, type VjpRule, gradOf, reduceToShape, shapeOf } from "./vjp-context.js";
+
+/**
+ * Gradient of a broadcasting binary op with respect to operand `i`, before the sum over
+ * broadcast axes (shaped like the output). Used by the plain rule and by per-sample norms.
+ */
+export function binaryUnreduced(ctx: VjpContext, i: number, g: string): string {
+  const { b, node } = ctx;
+  const [x0 = "", x1 = "", x2 = ""] = node.input;
+  const y = node.output[0] ?? "";
+  switch (node.opType) {
+    case "Add": case "Sum": return g;
+    case "Sub": return i === 0 ? g : b.neg(g);
+    case "Mul": return b.mul(g, i === 0 ? x1 : x0);
+    case "Div": return i === 0 ? b.div(g, x1) : b.neg(b.div(b.mul(g, y), x1));
+    case "Pow": {
+      if (i === 0) {
+        const e = constNumbers(ctx.info(x1));
+        if (e !== undefined && e.length === 1 && e[0] === 2) return b.mul(g, b.scale(x0, 2));
+        if (e !== undefined && e.length === 1 && e[0] === 1) return g;
+        return b.mul(g, b.mul(x1, b.op1("Pow", [x0, b.sub(x1, b.f32(1))])));
+      }
+      return b.mul(g, b.mul(y, b.op1("Log", [x0])));
+    }
+    case "Where": {
+      const zero = b.f32(0);
+      return i === 1 ? b.op1("Where", [x0, g, zero]) : b.op1("Where", [x0, zero, g]);
+    }
+    default: break;
+  }
+  void x2;
+  throw new Error(`internal: no binary rule for ${node.opType}`);
+}
+
+const binary: VjpRule = (ctx) => {
+  const g = gradOf(ctx);
+  const outShape = shapeOf(ctx, ctx.node.output[0] ?? "");
+  return ctx.node.input.map((name, i) => {
+    if (!ctx.want[i]) return undefined;
+    if (ctx.node.opType === "Where" && i === 0) return undefined;
+    return reduceToShape(ctx, binaryUnreduced(ctx, i, g), outShape, name);
+  });
+};
+
+function unary(f: (ctx: VjpContext, g: string, x: string, y: string) => string): VjpRule {
+  return (ctx) => {
+    if (!ctx.want[0]) return ctx.node.input.map(() => undefined);
+    const g = gradOf(ctx);
+    return [f(ctx, g, ctx.node.input[0] ?? "", ctx.node.output[0] ?? ""), ...ctx.node.input.slice(1).map(() => undefined)];
+  };
+}
+
+const where0 = (ctx: VjpContext, cond: string, g: string, other: string): string => ctx.b.op1("Where", [cond, g, other]);
+
+/** Rules for elementwise ops (unary activations, broadcasting arithmetic, Softmax, Dropout, Cast). */
+export const elementwiseRules: Readonly<Record<string, VjpRule>> = {
+  Add: binary, Sub: binary, Mul: binary, Div: binary, Pow: binary, Where: binary,
+  Sum: binary,
+  Neg: unary((ctx, g) => ctx.b.neg(g)),
+  Identity: unary((_ctx, g) => g),
+  Relu: unary((ctx, g, _x, y) => where0(ctx, ctx.b.op1("Greater", [y, ctx.b.f32(0)]), g, ctx.b.f32(0))),
+  LeakyRelu: unary((ctx, g, x) => {
+    const alpha = attrFloat(ctx.node, "alpha", 0.01);
+    return where0(ctx, ctx.b.op1("Greater", [x, ctx.b.f32(0)]), g, ctx.b.scale(g, alpha));
+  }),
+  Sigmoid: unary((ctx, g, _x, y) => ctx.b.mul(g, ctx.b.mul(y, ctx.b.sub(ctx.b.f32(1), y)))),
+  Tanh: unary((ctx, g, _x, y) => ctx.b.mul(g, ctx.b.sub(ctx.b.f32(1), ctx.b.mul(y, y)))),
+  Erf: unary((ctx, g, x) => {
+    const { b } = ctx;
+    return b.mul(g, b.scale(b.op1("Exp", [b.neg(b.mul(x, x))]), 2 / Math.sqrt(Math.PI)));
+  }),
+  Elu: unary((ctx, g, x, y) => {
+    const alpha = attrFloat(ctx.node, "alpha", 1);
+    const { b } = ctx;
+    return where0(ctx, b.op1("Greater", [x, b.f32(0)]), g, b.mul(g, b.add(y, b.f32(alpha))));
+  }),
+  Softplus: unary((ctx, g, x) => ctx.b.mul(g, ctx.b.op1("Sigmoid", [x]))),
+  Exp: unary((ctx, g, _x, y) => ctx.b.mul(g, y)),
+  Log: unary((ctx, g, x) => ctx.b.div(g, x)),
+  Sqrt: unary((ctx, g, _x, y) => ctx.b.div(ctx.b.scale(g, 0.5), y)),
+  Abs: unary((ctx, g, x) => ctx.b.mul(g, ctx.b.op1("Sign", [x]))),
+  Reciprocal: unary((ctx, g, _x, y) => ctx.b.neg(ctx.b.mul(g, ctx.b.mul(y, y)))),
+  Clip: unary((ctx, g, x) => {
+    const { b, node } = ctx;
+    // torch.clamp's backward passes the gradient where min <= x <= max.
+    let keep: string | undefined;
+    const lo = node.input[1], hi = node.input[2];
+    if (lo !== undefined && lo !== "") keep = b.op1("GreaterOrEqual", [x, lo]);
+    if (hi !== undefined && hi !== "") {
+      const le = b.op1("LessOrEqual", [x, hi]);
+      keep = keep === undefined ? le : b.op1("And", [keep, le]);
+    }
+    return keep === undefined ? g : where0(ctx, keep, g, b.f32(0));
+  }),
+  Softmax: unary((ctx, g, _x, y) => {
+    const { b } = ctx;
+    const axis = softmaxAxis(ctx);
+    return b.mul(y, b.sub(g, b.reduceSum(b.mul(g, y), [axis], true)));
+  }),
+  LogSoftmax: unary((ctx, g, _x, y) => {
+    const { b } = ctx;
+    const axis = softmaxAxis(ctx);
+    return b.sub(g, b.mul(b.op1("Exp", [y]), b.reduceSum(g, [axis], true)));
+  }),
+  Cast: unary((ctx, g, x) => {
+    const from = ctx.info(x).dtype;
+    return from === ctx.info(ctx.node.output[0] ?? "").dtype ? g : ctx.b.cast(g, from);
+  }),
+  Dropout: (ctx) => {
+    const { b, node } = ctx;
+    if (!ctx.want[0]) return node.input.map(() => undefined);
+    const g = gradOf(ctx);
+    const mask = node.output[1];
+    const training = node.input[2] !== undefined && node.input[2] !== "" ? constNumbers(ctx.info(node.input[2])) : [0];
+    if (training === undefined) {
+      throw new TrainerError("unsupported-op", `Dropout node "${node.name}": training_mode must be a constant`);
+    }
+    if (training[0] === 0 || mask === undefined || mask === "") return [g, ...node.input.slice(1).map(() => undefined)];
+    const ratioIn = node.input[1];
+    const ratio = ratioIn !== undefined && ratioIn !== "" ? constNumbers(ctx.info(ratioIn)) : [0.5];
+    let scaled: string;
+    if (ratio !== undefined) {
+      const r = ratio[0] ?? 0.5;
+      scaled = b.scale(g, r >= 1 ? 0 : 1 / (1 - r));
+    } else {
+      scaled = b.div(g, b.sub(b.f32(1), ratioIn ?? ""));
+    }
+    return [b.mul(scaled, b.cast(mask, 1)), ...node.input.slice(1).map(() => undefined)];
+  },
+};
+
+function softmaxAxis(ctx: VjpContext): number {
+  const rank = shapeOf(ctx, ctx.node.input[0] ?? "").length;
+  return normAxis(attrInt(ctx.node, "axis", -1), rank);
+}

@@ -1,0 +1,156 @@
+import { TrainerError } from "../trainer-error.js";
+import { attr, attrFloat, attrInt, attrInts, attrString } from "./attributes.js";
+import { convGeometry, perSampleConvGrad } from "./conv-unfold.js";
+import { type Dim } from "./sym-dim.js";
+import { broadcastShapes } from "./shape-inference.js";
+import { type VjpContext, type VjpRule, gradOf, reduceToShape, shapeOf, staticShape } from "./vjp-context.js";
+
+function swapLast(rank: number): number[] {
+  const p = Array.from({ length: rank }, (_, i) => i);
+  p[rank - 1] = rank - 2;
+  p[rank - 2] = rank - 1;
+  return p;
+}
+
+const matmul: VjpRule = (ctx) => {
+  const { b, node } = ctx;
+  const [a = "", w = ""] = node.input;
+  const g = gradOf(ctx);
+  const as = shapeOf(ctx, a), ws = shapeOf(ctx, w);
+  if (as.length < 2 || ws.length < 2) {
+    throw new TrainerError("unsupported-op", `MatMul node "${node.name}": 1-D operands are not differentiable here`);
+  }
+  const batch = broadcastShapes([as.slice(0, -2), ws.slice(0, -2)]);
+  const out: (string | undefined)[] = [undefined, undefined];
+  if (ctx.want[0]) {
+    const da = b.matmul(g, b.transpose(w, swapLast(ws.length)));
+    out[0] = reduceToShape(ctx, da, [...batch, as[as.length - 2], as[as.length - 1]], a);
+  }
+  if (ctx.want[1]) {
+    if (ws.length === 2) {
+      // Fold every leading axis into the rows: one Gemm, A^T G (what ORT runs fastest).
+      const k = staticShape(ctx, w)[0] ?? 0, n = staticShape(ctx, w)[1] ?? 0;
+      out[1] = b.op1("Gemm", [b.reshape(a, [-1, k]), b.reshape(g, [-1, n])], [attr.int("transA", 1)]);
+    } else {
+      const dw = b.matmul(b.transpose(a, swapLast(as.length)), g);
+      out[1] = reduceToShape(ctx, dw, [...batch, ws[ws.length - 2], ws[ws.length - 1]], w);
+    }
+  }
+  return out;
+};
+
+const gemm: VjpRule = (ctx) => {
+  const { b, node } = ctx;
+  const [a = "", w = "", c] = node.input;
+  const g = gradOf(ctx);
+  const alpha = attrFloat(node, "alpha", 1), beta = attrFloat(node, "beta", 1);
+  const ta = attrInt(node, "transA", 0), tb = attrInt(node, "transB", 0);
+  const out: (string | undefined)[] = node.input.map(() => undefined);
+  const gemmOp = (p: string, q: string, tp: number, tq: number, k: number): string =>
+    b.op1("Gemm", [p, q], [attr.float("alpha", k), attr.int("transA", tp), attr.int("transB", tq)]);
+  if (ctx.want[0]) out[0] = ta === 0 ? gemmOp(g, w, 0, tb === 1 ? 0 : 1, alpha) : gemmOp(w, g, tb, 1, alpha);
+  if (ctx.want[1]) out[1] = tb === 0 ? gemmOp(a, g, ta === 1 ? 0 : 1, 0, alpha) : gemmOp(g, a, 1, ta, alpha);
+  if (c !== undefined && c !== "" && ctx.want[2]) {
+    out[2] = reduceToShape(ctx, b.scale(g, beta), shapeOf(ctx, node.output[0] ?? ""), c);
+  }
+  return out;
+};
+
+const conv: VjpRule = (ctx) => {
+  const { b, node } = ctx;
+  const [x = "", w = "", bias] = node.input;
+  const g = gradOf(ctx);
+  const ws = staticShape(ctx, w);
+  const geo = convGeometry(node, ws);
+  const out: (string | undefined)[] = node.input.map(() => undefined);
+  if (ctx.want[0]) {
+    const xs = staticSpatial(ctx, x);
+    const ys = staticSpatial(ctx, node.output[0] ?? "");
+    const sp = ws.length - 2;
+    const outputPadding = xs.map((n, i) => {
+      const s = geo.strides[i] ?? 1, d = geo.dilations[i] ?? 1, k = geo.kernel[i] ?? 1;
+      return n - ((( ys[i] ?? 0) - 1) * s - (geo.pads[i] ?? 0) - (geo.pads[i + sp] ?? 0) + d * (k - 1) + 1);
+    });
+    if (outputPadding.some((p, i) => p < 0 || p >= Math.max(geo.strides[i] ?? 1, geo.dilations[i] ?? 1))) {
+      throw new TrainerError("unsupported-op", `Conv node "${node.name}": its geometry has no ConvTranspose inverse`);
+    }
+    out[0] = b.op1("ConvTranspose", [g, w], [
+      attr.ints("kernel_shape", geo.kernel), attr.ints("strides", geo.strides), attr.ints("pads", geo.pads),
+      attr.ints("dilations", geo.dilations), attr.int("group", geo.group), attr.ints("output_padding", outputPadding),
+    ]);
+  }
+  if (ctx.want[1]) {
+    const ps = perSampleConvGrad(b, x, g, ws, geo);
+    out[1] = b.reshape(b.reduceSum(ps, [0], false), ws);
+  }
+  if (bias !== undefined && bias !== "" && ctx.want[2]) {
+    const rank = ws.length;
+    out[2] = b.reduceSum(g, [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)], false);
+  }
+  return out;
+};
+
+function staticSpatial(ctx: VjpContext, name: string): number[] {
+  const s = shapeOf(ctx, name).slice(2) as Dim[];
+  return s.map((d) => {
+    if (d === undefined || d.p !== 0) throw new TrainerError("unsupported-op", `${ctx.node.opType} node "${ctx.node.name}": spatial sizes must be static`);
+    return d.c;
+  });
+}
+
+const maxPool: VjpRule = (ctx) => {
+  const { b, node } = ctx;
+  if (!ctx.want[0]) return [undefined];
+  const x = node.input[0] ?? "";
+  const idx = node.output[1];
+  if (idx === undefined || idx === "") throw new Error("internal: MaxPool without indices");
+  if (attrInt(node, "storage_order", 0) !== 0) throw new TrainerError("unsupported-op", `MaxPool node "${node.name}": storage_order=1`);
+  // Indices are flat over the whole input (ONNX MaxPool), so one ScatterElements puts every
+  // gradient back; "add" handles windows that overlap.
+  const flatZeros = b.reshape(b.zerosOfShape(b.shapeOf(x)), [-1]);
+  const scattered = b.op1("ScatterElements", [flatZeros, b.reshape(idx, [-1]), b.reshape(gradOf(ctx), [-1])], [
+    attr.int("axis", 0), attr.string("reduction", "add"),
+  ]);
+  return [b.reshape(scattered, b.shapeOf(x))];
+};
+
+const averagePool: VjpRule = (ctx) => {
+  const { b, node } = ctx;
+  if (!ctx.want[0]) return [undefined];
+  const x = node.input[0] ?? "";
+  const xs = staticShape(ctx, x);
+  const ch = xs[1] ?? 1;
+  const kernel = attrInts(node, "kernel_shape") ?? [];
+  const sp = kernel.length;
+  const strides = attrInts(node, "strides") ?? new Array<number>(sp).fill(1);
+  const pads = attrInts(node, "pads") ?? new Array<number>(2 * sp).fill(0);
+  if (attrString(node, "auto_pad", "NOTSET") !== "NOTSET") throw new TrainerError("unsupported-op", `AveragePool node "${node.name}": auto_pad`);
+  const k = kernel.reduce((p, c) => p * c, 1);
+  const ys = staticShape(ctx, node.output[0] ?? "").slice(2);
+  const outputPadding = xs.slice(2).map((n, i) => n - (((ys[i] ?? 0) - 1) * (strides[i] ?? 1) - (pads[i] ?? 0) - (pads[i + sp] ?? 0) + (kernel[i] ?? 1)));
+  if (outputPadding.some((p, i) => p < 0 || p >= (strides[i] ?? 1))) {
+    throw new TrainerError("unsupported-op", `AveragePool node "${node.name}": ceil_mode geometry is not differentiable here`);
+  }
+  const geometry = [attr.ints("kernel_shape", kernel), attr.ints("strides", strides), attr.ints("pads", pads)];
+  let g = gradOf(ctx);
+  const padded = pads.some((p) => p !== 0);
+  const ones = b.f32(new Float32Array(ch * k).fill(1), [ch, 1, ...kernel]);
+  if (padded && attrInt(node, "count_include_pad", 0) === 0) {
+    // Divisor of each window = number of real (unpadded) elements in it.
+    const one = b.f32(new Float32Array(xs.slice(2).reduce((p, c) => p * c, 1)).fill(1), [1, 1, ...xs.slice(2)]);
+    const count = b.op1("Conv", [one, b.f32(new Float32Array(k).fill(1), [1, 1, ...kernel])], geometry);
+    g = b.div(g, count);
+  } else {
+    g = b.scale(g, 1 / k);
+  }
+  return [b.op1("ConvTranspose", [g, ones], [...geometry, attr.int("group", ch), attr.ints("output_padding", outputPadding)])];
+};
+
+/** Rules for MatMul, Gemm, Conv and pooling. */
+export const linearRules: Readonly<Record<string, VjpRule>> = {
+  MatMul: matmul,
+  Gemm: gemm,
+  Conv: conv,
+  MaxPool: maxPool,
+  AveragePool: averagePool,
+};

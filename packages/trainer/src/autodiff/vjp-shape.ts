@@ -1,0 +1,165 @@
+import { TrainerError } from "../trainer-error.js";
+import { attr, attrInt, attrInts } from "./attributes.js";
+import { constNumbers, normAxis, sliceParams, splitSizes } from "./shape-inference.js";
+import { staticDim } from "./sym-dim.js";
+import { type VjpContext, type VjpRule, gradOf, reduceToShape, reshapeLike, shapeOf, staticShape } from "./vjp-context.js";
+
+const reshapeBack: VjpRule = (ctx) => {
+  const out = ctx.node.input.map(() => undefined as string | undefined);
+  if (ctx.want[0]) out[0] = reshapeLike(ctx, gradOf(ctx), ctx.node.input[0] ?? "");
+  return out;
+};
+
+const none = (ctx: VjpContext): undefined[] => ctx.node.input.map(() => undefined);
+
+/** Gradient of Gather with respect to its data input (indices are integers). */
+function gatherData(ctx: VjpContext, g: string): string {
+  const { b, node } = ctx;
+  const data = node.input[0] ?? "";
+  const idx = node.input[1] ?? "";
+  const ds = shapeOf(ctx, data);
+  const axis = normAxis(attrInt(node, "axis", 0), ds.length);
+  const idxInfo = ctx.info(idx);
+  const consts = constNumbers(idxInfo);
+  const dimA = staticDim(ds[axis]);
+  if (dimA === undefined) throw new TrainerError("unsupported-op", `Gather node "${node.name}": gathering along the batch axis mixes samples`);
+  if (consts !== undefined && consts.length === 1 && (idxInfo.shape?.length ?? 0) === 0) {
+    // A scalar index (PyTorch's proj[0]): pad the gradient back into place.
+    const k = (consts[0] ?? 0) < 0 ? (consts[0] ?? 0) + dimA : (consts[0] ?? 0);
+    const pads = new Array<number>(2 * ds.length).fill(0);
+    pads[axis] = k;
+    pads[axis + ds.length] = dimA - k - 1;
+    return b.op1("Pad", [b.unsqueeze(g, [axis]), b.i64(pads)]);
+  }
+  const ir = idxInfo.shape?.length;
+  if (ir === undefined) throw new TrainerError("unsupported-op", `Gather node "${node.name}": unknown index rank`);
+  // ScatterND with reduction "add" (opset 16) sums repeated indices, as the gradient must.
+  let upd = g;
+  let target = data;
+  let perm: number[] | undefined;
+  if (axis !== 0) {
+    // Move the gathered axis first: g is data[:axis] + idx + data[axis+1:].
+    const gr = ds.length - 1 + ir;
+    const idxAxes = Array.from({ length: ir }, (_, i) => axis + i);
+    const rest = Array.from({ length: gr }, (_, i) => i).filter((i) => !idxAxes.includes(i));
+    upd = b.transpose(g, [...idxAxes, ...rest]);
+    perm = [axis, ...Array.from({ length: ds.length }, (_, i) => i).filter((i) => i !== axis)];
+    target = b.transpose(data, perm);
+  }
+  const zeros = b.zerosOfShape(b.shapeOf(target));
+  const scattered = b.op1("ScatterND", [zeros, b.unsqueeze(idx, [ir]), upd], [attr.string("reduction", "add")]);
+  if (perm === undefined) return scattered;
+  const inv = perm.map((_, i) => perm.indexOf(i));
+  return b.transpose(scattered, inv);
+}
+
+/** Rules for shape and indexing ops. */
+export const shapeRules: Readonly<Record<string, VjpRule>> = {
+  Reshape: reshapeBack,
+  Flatten: reshapeBack,
+  Squeeze: reshapeBack,
+  Unsqueeze: reshapeBack,
+  Transpose: (ctx) => {
+    if (!ctx.want[0]) return none(ctx);
+    const rank = shapeOf(ctx, ctx.node.input[0] ?? "").length;
+    const perm = attrInts(ctx.node, "perm") ?? Array.from({ length: rank }, (_, i) => rank - 1 - i);
+    const inv = perm.map((_, i) => perm.indexOf(i));
+    return [ctx.b.transpose(gradOf(ctx), inv)];
+  },
+  Expand: (ctx) => {
+    const out = none(ctx) as (string | undefined)[];
+    if (ctx.want[0]) out[0] = reduceToShape(ctx, gradOf(ctx), shapeOf(ctx, ctx.node.output[0] ?? ""), ctx.node.input[0] ?? "");
+    return out;
+  },
+  Concat: (ctx) => {
+    const { b, node } = ctx;
+    const g = gradOf(ctx);
+    const rank = shapeOf(ctx, node.output[0] ?? "").length;
+    const axis = normAxis(attrInt(node, "axis", 0), rank);
+    const sizes = node.input.map((n) => {
+      const d = staticDim(shapeOf(ctx, n)[axis]);
+      if (d === undefined) throw new TrainerError("unsupported-op", `Concat node "${node.name}": concatenation along the batch axis`);
+      return d;
+    });
+    const parts = b.op("Split", [g, b.i64(sizes)], [attr.int("axis", axis)], sizes.length);
+    return node.input.map((_, i) => (ctx.want[i] ? parts[i] : undefined));
+  },
+  Split: (ctx) => {
+    const { b, node } = ctx;
+    const out = none(ctx) as (string | undefined)[];
+    if (!ctx.want[0]) return out;
+    const rank = shapeOf(ctx, node.input[0] ?? "").length;
+    const axis = normAxis(attrInt(node, "axis", 0), rank);
+    const sizes = splitSizes(node, b.opset, node.input.map((n) => ctx.info(n)), shapeOf(ctx, node.input[0] ?? "")[axis]);
+    if (sizes === undefined) throw new TrainerError("unsupported-op", `Split node "${node.name}": split sizes unknown at build time`);
+    const parts = node.output.map((o, i) => ctx.gradOut[i] ?? b.zerosOfShape(b.shapeOf(o)));
+    out[0] = b.op1("Concat", parts, [attr.int("axis", axis)]);
+    return out;
+  },
+  Slice: (ctx) => {
+    const { b, node } = ctx;
+    const out = none(ctx) as (string | undefined)[];
+    if (!ctx.want[0]) return out;
+    const x = node.input[0] ?? "";
+    const params = sliceParams(node, node.input.map((n) => ctx.info(n)));
+    const xs = shapeOf(ctx, x);
+    if (params === undefined) throw new TrainerError("unsupported-op", `Slice node "${node.name}": starts/ends must be known at build time`);
+    const pads = new Array<number>(2 * xs.length).fill(0);
+    for (const p of params) {
+      if (p.end === Infinity) continue;
+      if (p.step !== 1) throw new TrainerError("unsupported-op", `Slice node "${node.name}": only step 1 is differentiable here`);
+      const dim = staticDim(xs[p.axis]);
+      if (dim === undefined) throw new TrainerError("unsupported-op", `Slice node "${node.name}": slicing the batch axis mixes samples`);
+      pads[p.axis] = p.start;
+      pads[p.axis + xs.length] = dim - Math.max(p.start, p.end);
+    }
+    out[0] = pads.every((p) => p === 0) ? gradOf(ctx) : b.op1("Pad", [gradOf(ctx), b.i64(pads)]);
+    return out;
+  },
+  Gather: (ctx) => {
+    const out = none(ctx) as (string | undefined)[];
+    if (ctx.want[0]) out[0] = gatherData(ctx, gradOf(ctx));
+    return out;
+  },
+  ReduceSum: (ctx) => reduceBack(ctx, false),
+  ReduceMean: (ctx) => reduceBack(ctx, true),
+  GlobalAveragePool: (ctx) => {
+    const { b, node } = ctx;
+    if (!ctx.want[0]) return none(ctx);
+    const x = node.input[0] ?? "";
+    const xs = staticShape(ctx, x).slice(2);
+    const n = xs.reduce((a, c) => a * c, 1);
+    return [b.op1("Expand", [b.scale(gradOf(ctx), 1 / n), b.shapeOf(x)])];
+  },
+};
+
+function reduceBack(ctx: VjpContext, mean: boolean): (string | undefined)[] {
+  const { b, node } = ctx;
+  const out = none(ctx) as (string | undefined)[];
+  if (!ctx.want[0]) return out;
+  const x = node.input[0] ?? "";
+  const xs = shapeOf(ctx, x);
+  const fromInput = node.opType === "ReduceSum" ? b.opset >= 13 : b.opset >= 18;
+  let axes: number[] | undefined;
+  if (fromInput) axes = node.input[1] !== undefined && node.input[1] !== "" ? constNumbers(ctx.info(node.input[1])) : [];
+  else axes = attrInts(node, "axes") ?? [];
+  if (axes === undefined) throw new TrainerError("unsupported-op", `${node.opType} node "${node.name}": axes must be constant`);
+  if (axes.length === 0) {
+    if (fromInput && attrInt(node, "noop_with_empty_axes", 0) === 1) { out[0] = gradOf(ctx); return out; }
+    axes = xs.map((_, i) => i);
+  }
+  const norm = axes.map((a) => normAxis(a, xs.length)).sort((p, q) => p - q);
+  let g = gradOf(ctx);
+  if (attrInt(node, "keepdims", 1) === 0) g = b.unsqueeze(g, norm);
+  if (mean) {
+    let n = 1;
+    for (const a of norm) {
+      const d = staticDim(xs[a]);
+      if (d === undefined) throw new TrainerError("unsupported-op", `${node.opType} node "${node.name}": reducing over the batch axis mixes samples`);
+      n *= d;
+    }
+    g = b.scale(g, 1 / n);
+  }
+  out[0] = b.op1("Expand", [g, b.shapeOf(x)]);
+  return out;
+}
