@@ -80,7 +80,7 @@ export function perSampleUse(ctx: VjpContext, i: number): PerSampleUse {
       const { batch, inner } = batchOf(x, ctx.info(x), where(ctx));
       if (batch.axis !== 0 || batch.outer !== 1 || inner !== 1) break;
       const ps = perSampleConvGrad(b, x, g, paramShape, convGeometry(node, paramShape));
-      return materialized(b, ps, paramShape);
+      return materialized(b, b.reshape(ps, [-1, ...paramShape]), paramShape);
     }
     case "Gather": {
       if (i !== 0 || attrInt(node, "axis", 0) !== 0) break;

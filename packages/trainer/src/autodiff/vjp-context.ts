@@ -30,9 +30,9 @@ export function shapeOf(ctx: VjpContext, name: string): readonly Dim[] {
   return s;
 }
 
-/** Static dims of a tensor (each non-batch dim must be static). */
-export function staticShape(ctx: VjpContext, name: string): number[] {
-  return shapeOf(ctx, name).map((d) => {
+/** Static dims of a tensor (each dim must be static; `from` skips leading dims such as the batch). */
+export function staticShape(ctx: VjpContext, name: string, from = 0): number[] {
+  return shapeOf(ctx, name).slice(from).map((d) => {
     const v = staticDim(d);
     if (v === undefined) {
       throw new TrainerError("unsupported-op", `${ctx.node.opType} node "${ctx.node.name}": "${name}" has a batch-dependent dimension where a static one is needed`);

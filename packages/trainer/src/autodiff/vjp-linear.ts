@@ -118,7 +118,7 @@ const averagePool: VjpRule = (ctx) => {
   const { b, node } = ctx;
   if (!ctx.want[0]) return [undefined];
   const x = node.input[0] ?? "";
-  const xs = staticShape(ctx, x);
+  const xs = [0, ...staticShape(ctx, x, 1)];
   const ch = xs[1] ?? 1;
   const kernel = attrInts(node, "kernel_shape") ?? [];
   const sp = kernel.length;
@@ -126,7 +126,7 @@ const averagePool: VjpRule = (ctx) => {
   const pads = attrInts(node, "pads") ?? new Array<number>(2 * sp).fill(0);
   if (attrString(node, "auto_pad", "NOTSET") !== "NOTSET") throw new TrainerError("unsupported-op", `AveragePool node "${node.name}": auto_pad`);
   const k = kernel.reduce((p, c) => p * c, 1);
-  const ys = staticShape(ctx, node.output[0] ?? "").slice(2);
+  const ys = staticShape(ctx, node.output[0] ?? "", 2);
   const outputPadding = xs.slice(2).map((n, i) => n - (((ys[i] ?? 0) - 1) * (strides[i] ?? 1) - (pads[i] ?? 0) - (pads[i + sp] ?? 0) + (kernel[i] ?? 1)));
   if (outputPadding.some((p, i) => p < 0 || p >= (strides[i] ?? 1))) {
     throw new TrainerError("unsupported-op", `AveragePool node "${node.name}": ceil_mode geometry is not differentiable here`);

@@ -39,7 +39,7 @@ export function instanceNormParts(ctx: VjpContext): Normalized {
   const centered = b.sub(x, b.reduceMean(x, axes, true));
   const variance = b.reduceMean(b.mul(centered, centered), axes, true);
   const invStd = b.op1("Reciprocal", [b.op1("Sqrt", [b.add(variance, b.f32(eps))])]);
-  const channels = staticShape(ctx, x)[1] ?? 1;
+  const channels = staticShape(ctx, x, 1)[0] ?? 1;
   return { xhat: b.mul(centered, invStd), invStd, axes, aligned: xs.map((_, i) => (i === 1 ? channels : 1)) };
 }
 

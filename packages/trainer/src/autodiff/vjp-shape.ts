@@ -127,7 +127,7 @@ export const shapeRules: Readonly<Record<string, VjpRule>> = {
     const { b, node } = ctx;
     if (!ctx.want[0]) return none(ctx);
     const x = node.input[0] ?? "";
-    const xs = staticShape(ctx, x).slice(2);
+    const xs = staticShape(ctx, x, 2);
     const n = xs.reduce((a, c) => a * c, 1);
     return [b.op1("Expand", [b.scale(gradOf(ctx), 1 / n), b.shapeOf(x)])];
   },
