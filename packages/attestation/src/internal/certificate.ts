@@ -76,8 +76,10 @@ export function parseCertificate(input: Uint8Array, what = "certificate"): Parse
   if (algorithm.length < 1) throw new AttestationError(code, `${what} has no signature algorithm`);
   decodeBitString(top[2]!, code, what);
   let x509: X509Certificate;
+  let publicKey: KeyObject;
   try {
     x509 = new X509Certificate(der);
+    publicKey = x509.publicKey;
   } catch (cause) {
     throw new AttestationError(code, `${what} could not be parsed by OpenSSL`, { cause });
   }
@@ -94,7 +96,7 @@ export function parseCertificate(input: Uint8Array, what = "certificate"): Parse
     notBefore: decodeTime(validity[0]!, code, what),
     notAfter: decodeTime(validity[1]!, code, what),
     extensions,
-    publicKey: x509.publicKey,
+    publicKey,
     x509,
   };
 }
