@@ -5,7 +5,7 @@ import { OnnxDataType, dtypeName, tensorDims, tensorToNumbers } from "../onnx/te
 import { TrainerError } from "../trainer-error.js";
 import { GraphBuilder } from "./graph-builder.js";
 import { type LossName, emitLoss, lossNames } from "./losses.js";
-import { ancestorsOf, dependencies, valueInfo } from "./model-analysis.js";
+import { ancestorsOf, dependencies, isDifferentiableInput, valueInfo } from "./model-analysis.js";
 import { checkParameterViews } from "./parameter-views.js";
 import { perSampleUse } from "./per-sample-norms.js";
 import { scaleByBatch } from "./batch-layout.js";
@@ -153,12 +153,12 @@ export function buildTrainingGraph(model: Uint8Array, options: BuildTrainingGrap
     if (gradOut.every((g) => g === undefined)) continue;
     const rule = vjpRules.get(node.opType);
     if (rule === undefined) continue;
-    const want = node.input.map((i) => i !== "" && isAct(i));
+    const want = node.input.map((i, j) => i !== "" && isAct(i) && isDifferentiableInput(node.opType, j));
     if (want.some((w) => w)) {
       const res = rule(ctxFor(node, gradOut, want));
       node.input.forEach((i, j) => { if (want[j]) addGrad(grads, i, res[j]); });
     }
-    node.input.forEach((i, j) => { if (i !== "" && isView(i)) uses.push({ node, input: j, gradOut }); });
+    node.input.forEach((i, j) => { if (i !== "" && isView(i) && isDifferentiableInput(node.opType, j)) uses.push({ node, input: j, gradOut }); });
   }
 
   // Phase B (dp): per-sample squared norms of every parameter use, clip factors.
@@ -199,7 +199,7 @@ export function buildTrainingGraph(model: Uint8Array, options: BuildTrainingGrap
     if (node === undefined || !node.output.some((o) => isView(o))) continue;
     const gradOut = node.output.map((o) => total(pgrads, o));
     if (gradOut.every((g) => g === undefined)) continue;
-    const want = node.input.map((i) => i !== "" && isView(i));
+    const want = node.input.map((i, j) => i !== "" && isView(i) && isDifferentiableInput(node.opType, j));
     const res = vjpRules.get(node.opType)?.(ctxFor(node, gradOut, want)) ?? [];
     node.input.forEach((i, j) => { if (want[j]) addGrad(pgrads, i, res[j]); });
   }

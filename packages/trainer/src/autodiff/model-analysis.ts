@@ -12,6 +12,21 @@ export function isFloat(dtype: number): boolean {
   return floatTypes.has(dtype);
 }
 
+/**
+ * Input slots that never carry a gradient (shapes, axes, indices, conditions, and the
+ * hyper-parameters of Clip and Dropout), even when fed by a float initializer.
+ */
+const nonDifferentiableInputs: Readonly<Record<string, readonly number[]>> = {
+  Clip: [1, 2], Dropout: [1, 2], Reshape: [1], Expand: [1], Slice: [1, 2, 3, 4], Squeeze: [1], Unsqueeze: [1],
+  Split: [1], ReduceSum: [1], ReduceMean: [1], ReduceSumSquare: [1], Pad: [1, 2, 3], Gather: [1], Where: [0], Tile: [1],
+  InstanceNormalization: [], Resize: [1, 2, 3],
+};
+
+/** Whether input `slot` of an op can carry a gradient. */
+export function isDifferentiableInput(opType: string, slot: number): boolean {
+  return !(nonDifferentiableInputs[opType]?.includes(slot) ?? false);
+}
+
 /** The nodes the named tensors depend on, in graph order. */
 export function ancestorsOf(graph: GraphProto, targets: readonly string[]): NodeProto[] {
   const producer = new Map<string, NodeProto>();
@@ -39,7 +54,7 @@ export function dependencies(nodes: readonly NodeProto[], dataInputs: readonly s
   const param = new Set(params);
   for (const n of nodes) {
     const d = n.input.some((i) => data.has(i));
-    const p = !nonDifferentiableOps.has(n.opType) && n.input.some((i) => param.has(i));
+    const p = !nonDifferentiableOps.has(n.opType) && n.input.some((i, slot) => param.has(i) && isDifferentiableInput(n.opType, slot));
     for (const o of n.output) {
       if (o === "") continue;
       // Random ops and other sources: treat as data-dependent when they feed activations.

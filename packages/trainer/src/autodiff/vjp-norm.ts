@@ -49,9 +49,8 @@ function normRule(parts: (ctx: VjpContext) => Normalized, scaleShape: (ctx: VjpC
     const g = gradOf(ctx);
     const p = parts(ctx);
     const out: (string | undefined)[] = node.input.map(() => undefined);
-    const x = node.input[0] ?? "";
-    const xs = shapeOf(ctx, x);
-    const other = xs.map((_, i) => i).filter((i) => !p.axes.includes(i));
+    // Scale and bias gradients: sum over every axis the parameter broadcasts along.
+    const other = p.aligned.map((d, i) => (d === 1 ? i : -1)).filter((i) => i >= 0);
     if (ctx.want[0]) {
       // dx = inv_std * (dxh - mean(dxh) - x_hat * mean(dxh * x_hat)), dxh = g * scale.
       const dxh = b.mul(g, scaleShape(ctx, p));

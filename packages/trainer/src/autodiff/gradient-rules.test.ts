@@ -1,0 +1,110 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import * as ort from "onnxruntime-node";
+import { attr } from "./attributes.js";
+import { checkGradients } from "./testing/gradient-check.js";
+import { type TinyModelSpec, type TinyNode, randn, tinyModel } from "./testing/tiny-model.js";
+
+const B = 3;
+
+interface Case {
+  readonly name: string;
+  /** Shape of the data input x (batch first). */
+  readonly x: readonly number[];
+  /** Nodes from "h" (= x * p0, p0 shaped like one sample) to "y". */
+  readonly nodes: readonly TinyNode[];
+  readonly y: readonly number[];
+  readonly params?: TinyModelSpec["params"];
+  readonly consts?: TinyModelSpec["consts"];
+  readonly opset?: number;
+  readonly epsilon?: number;
+}
+
+const n = (op: string, inputs: string[], outputs: string[], attrs: TinyNode["attrs"] = []): TinyNode => ({ op, inputs, outputs, attrs });
+const uniform = (count: number, lo: number, hi: number, seed: number): Float32Array => randn(count, seed).map((v) => lo + (hi - lo) * (0.5 + 0.5 * Math.tanh(v)));
+const size = (s: readonly number[]): number => s.reduce((a, c) => a * c, 1);
+
+async function run(c: Case): Promise<void> {
+  const spec: TinyModelSpec = {
+    opset: c.opset ?? 17,
+    inputs: [{ name: "x", shape: c.x }],
+    params: [{ name: "p0", shape: c.x.slice(1) }, ...(c.params ?? [])],
+    consts: c.consts ?? [],
+    nodes: [n("Mul", ["x", "p0"], ["h"]), ...c.nodes],
+    output: { name: "y", shape: c.y },
+  };
+  const model = tinyModel(spec);
+  const x = randn(size(c.x), 11);
+  const labels = new ort.Tensor("float32", randn(size(c.y), 13), [...c.y]);
+  const r = await checkGradients(model, { x: { dtype: "float32", shape: [...c.x], data: x } }, "mse", labels, { epsilon: c.epsilon ?? 1e-2 });
+  assert.ok(r.finiteDifferenceError < 2e-2, `${c.name}: finite-difference error ${r.finiteDifferenceError}`);
+  assert.ok(r.normError < 1e-4, `${c.name}: per-sample norm error ${r.normError}`);
+  assert.ok(r.clippedError < 1e-4, `${c.name}: clipped-sum error ${r.clippedError}`);
+}
+
+const unaryOps: [string, TinyNode["attrs"]?, number?][] = [
+  ["Relu", [], 1e-3], ["LeakyRelu", [attr.float("alpha", 0.2)], 1e-3], ["Sigmoid"], ["Tanh"], ["Erf"], ["Elu", [attr.float("alpha", 0.7)], 1e-3],
+  ["Softplus"], ["Exp"], ["Neg"], ["Abs", [], 1e-3], ["Identity"], ["Softmax", [attr.int("axis", -1)]],
+  ["LogSoftmax", [attr.int("axis", 1)]], ["Cast", [attr.int("to", 1)]],
+];
+
+const cases: Case[] = [
+  ...unaryOps.map(([op, attrs, eps]): Case => ({ name: op, x: [B, 4, 5], nodes: [n(op, ["h"], ["y"], attrs)], y: [B, 4, 5], ...(eps ? { epsilon: eps } : {}) })),
+  { name: "Sqrt/Log/Reciprocal", x: [B, 4], nodes: [n("Mul", ["h", "h"], ["h2"]), n("Add", ["h2", "one"], ["h3"]), n("Sqrt", ["h3"], ["s"]), n("Log", ["h3"], ["l"]), n("Reciprocal", ["h3"], ["r"]), n("Sum", ["s", "l", "r"], ["y"])], y: [B, 4], consts: [{ name: "one", shape: [], float: Float32Array.of(1) }] },
+  { name: "Clip", x: [B, 6], nodes: [n("Clip", ["h", "lo", "hi"], ["y"])], y: [B, 6], consts: [{ name: "lo", shape: [], float: Float32Array.of(-0.3) }, { name: "hi", shape: [], float: Float32Array.of(0.4) }], epsilon: 1e-3 },
+  { name: "Add/Sub broadcast", x: [B, 4, 5], nodes: [n("Add", ["h", "p1"], ["a"]), n("Sub", ["p2", "a"], ["y"])], y: [B, 4, 5], params: [{ name: "p1", shape: [5] }, { name: "p2", shape: [4, 1] }] },
+  { name: "Mul/Div broadcast", x: [B, 4, 5], nodes: [n("Mul", ["h", "p1"], ["a"]), n("Div", ["a", "p2"], ["d"]), n("Mul", ["d", "d"], ["d1"]), n("Add", ["d1", "one"], ["d2"]), n("Div", ["p3", "d2"], ["e"]), n("Add", ["d", "e"], ["y"])], y: [B, 4, 5], params: [{ name: "p1", shape: [1, 5] }, { name: "p2", shape: [4, 1], data: uniform(4, 1, 2, 5) }, { name: "p3", shape: [] }], consts: [{ name: "one", shape: [], float: Float32Array.of(1) }] },
+  { name: "Pow", x: [B, 5], nodes: [n("Pow", ["h", "two"], ["a"]), n("Sigmoid", ["h"], ["s"]), n("Pow", ["s", "p1"], ["b"]), n("Add", ["a", "b"], ["y"])], y: [B, 5], params: [{ name: "p1", shape: [5], data: uniform(5, 0.5, 2, 3) }], consts: [{ name: "two", shape: [], float: Float32Array.of(2) }] },
+  { name: "Where", x: [B, 2, 3], nodes: [n("Where", ["cond", "h", "p1"], ["y"])], y: [B, 2, 3], params: [{ name: "p1", shape: [3] }], consts: [{ name: "cond", shape: [2, 3], bool: [true, false, true, false, false, true] }] },
+  { name: "MatMul 2-D + Add (MLP)", x: [B, 6], nodes: [n("MatMul", ["h", "w"], ["a"]), n("Add", ["bias", "a"], ["t"]), n("Tanh", ["t"], ["y"])], y: [B, 4], params: [{ name: "w", shape: [6, 4] }, { name: "bias", shape: [4] }] },
+  { name: "MatMul 3-D materialized (T=5)", x: [B, 5, 6], nodes: [n("Transpose", ["w"], ["wt"], [attr.ints("perm", [1, 0])]), n("MatMul", ["h", "wt"], ["y"])], y: [B, 5, 4], params: [{ name: "w", shape: [4, 6] }] },
+  { name: "MatMul 3-D ghost (T=2)", x: [B, 2, 16], nodes: [n("MatMul", ["h", "w"], ["y"])], y: [B, 2, 16], params: [{ name: "w", shape: [16, 16] }] },
+  { name: "MatMul between activations + Softmax (attention)", x: [B, 4, 6], nodes: [n("MatMul", ["h", "wq"], ["q"]), n("MatMul", ["h", "wk"], ["k"]), n("Transpose", ["k"], ["kt"], [attr.ints("perm", [0, 2, 1])]), n("MatMul", ["q", "kt"], ["s"]), n("Softmax", ["s"], ["p"], [attr.int("axis", -1)]), n("MatMul", ["p", "h"], ["y"])], y: [B, 4, 6], params: [{ name: "wq", shape: [6, 3] }, { name: "wk", shape: [6, 3] }] },
+  { name: "Gemm transB + bias", x: [B, 6], nodes: [n("Gemm", ["h", "w", "bias"], ["y"], [attr.int("transB", 1)])], y: [B, 4], params: [{ name: "w", shape: [4, 6] }, { name: "bias", shape: [4] }] },
+  { name: "Gemm alpha/beta, bias [1,4]", x: [B, 6], nodes: [n("Gemm", ["h", "w", "bias"], ["g"], [attr.float("alpha", 0.7), attr.float("beta", 1.3)]), n("Sigmoid", ["g"], ["y"])], y: [B, 4], params: [{ name: "w", shape: [6, 4] }, { name: "bias", shape: [1, 4] }] },
+  { name: "Gemm on seq-major rows (L*B)", x: [B, 5, 6], nodes: [n("Transpose", ["h"], ["t"], [attr.ints("perm", [1, 0, 2])]), n("Reshape", ["t", "rows"], ["r"]), n("Gemm", ["r", "w", "bias"], ["g"], [attr.int("transB", 1)]), n("Reshape", ["g", "back"], ["gb"]), n("Transpose", ["gb"], ["y"], [attr.ints("perm", [1, 0, 2])])], y: [B, 5, 4], params: [{ name: "w", shape: [4, 6] }, { name: "bias", shape: [4] }], consts: [{ name: "rows", shape: [2], int64: [-1, 6] }, { name: "back", shape: [3], int64: [5, -1, 4] }] },
+  { name: "Conv2d stride 2 pad 1 + bias", x: [2, 2, 7, 7], nodes: [n("Conv", ["h", "w", "bias"], ["y"], [attr.ints("kernel_shape", [3, 3]), attr.ints("strides", [2, 2]), attr.ints("pads", [1, 1, 1, 1])])], y: [2, 4, 4, 4], params: [{ name: "w", shape: [4, 2, 3, 3] }, { name: "bias", shape: [4] }] },
+  { name: "Conv2d dilation 2 groups 2", x: [2, 2, 7, 7], nodes: [n("Conv", ["h", "w"], ["y"], [attr.ints("kernel_shape", [3, 3]), attr.ints("dilations", [2, 2]), attr.ints("pads", [2, 2, 2, 2]), attr.int("group", 2)])], y: [2, 4, 7, 7], params: [{ name: "w", shape: [4, 1, 3, 3] }] },
+  { name: "Conv1d stride 2", x: [B, 3, 9], nodes: [n("Conv", ["h", "w", "bias"], ["y"], [attr.ints("kernel_shape", [3]), attr.ints("strides", [2])])], y: [B, 4, 4], params: [{ name: "w", shape: [4, 3, 3] }, { name: "bias", shape: [4] }] },
+  { name: "MaxPool 2x2 stride 2", x: [2, 2, 6, 6], nodes: [n("MaxPool", ["h"], ["y"], [attr.ints("kernel_shape", [2, 2]), attr.ints("strides", [2, 2])])], y: [2, 2, 3, 3], epsilon: 1e-3 },
+  { name: "MaxPool 3x3 overlapping pad 1", x: [2, 2, 5, 5], nodes: [n("MaxPool", ["h"], ["y"], [attr.ints("kernel_shape", [3, 3]), attr.ints("pads", [1, 1, 1, 1])])], y: [2, 2, 5, 5], epsilon: 1e-3 },
+  { name: "AveragePool 2x2 stride 2", x: [2, 2, 6, 6], nodes: [n("AveragePool", ["h"], ["y"], [attr.ints("kernel_shape", [2, 2]), attr.ints("strides", [2, 2])])], y: [2, 2, 3, 3] },
+  { name: "AveragePool pad 1 count_include_pad 0", x: [2, 2, 5, 5], nodes: [n("AveragePool", ["h"], ["y"], [attr.ints("kernel_shape", [3, 3]), attr.ints("pads", [1, 1, 1, 1])])], y: [2, 2, 5, 5] },
+  { name: "AveragePool pad 1 count_include_pad 1", x: [2, 2, 5, 5], nodes: [n("AveragePool", ["h"], ["y"], [attr.ints("kernel_shape", [3, 3]), attr.ints("pads", [1, 1, 1, 1]), attr.int("count_include_pad", 1)])], y: [2, 2, 5, 5] },
+  { name: "GlobalAveragePool", x: [2, 3, 4, 4], nodes: [n("GlobalAveragePool", ["h"], ["y"])], y: [2, 3, 1, 1] },
+  { name: "LayerNormalization", x: [B, 4, 5], nodes: [n("LayerNormalization", ["h", "s", "bias"], ["y"], [attr.int("axis", -1)])], y: [B, 4, 5], params: [{ name: "s", shape: [5] }, { name: "bias", shape: [5] }] },
+  { name: "LayerNormalization axis -2", x: [B, 3, 4, 5], nodes: [n("LayerNormalization", ["h", "s", "bias"], ["y"], [attr.int("axis", -2)])], y: [B, 3, 4, 5], params: [{ name: "s", shape: [4, 5] }, { name: "bias", shape: [4, 5] }] },
+  { name: "InstanceNormalization", x: [B, 4, 6], nodes: [n("InstanceNormalization", ["h", "s", "bias"], ["y"])], y: [B, 4, 6], params: [{ name: "s", shape: [4] }, { name: "bias", shape: [4] }] },
+  { name: "GroupNorm (Reshape/InstanceNormalization/Reshape/Mul/Add)", x: [2, 4, 3, 3], nodes: [n("Reshape", ["h", "g3"], ["r"]), n("InstanceNormalization", ["r", "ones", "zeros"], ["i"]), n("Shape", ["h"], ["sh"]), n("Reshape", ["i", "sh"], ["r2"]), n("Unsqueeze", ["gw", "ax"], ["gwu"]), n("Mul", ["r2", "gwu"], ["m"]), n("Unsqueeze", ["gb", "ax"], ["gbu"]), n("Add", ["m", "gbu"], ["y"])], y: [2, 4, 3, 3], params: [{ name: "gw", shape: [4] }, { name: "gb", shape: [4] }], consts: [{ name: "g3", shape: [3], int64: [0, 2, -1] }, { name: "ones", shape: [2], float: Float32Array.of(1, 1) }, { name: "zeros", shape: [2], float: Float32Array.of(0, 0) }, { name: "ax", shape: [2], int64: [1, 2] }] },
+  { name: "Reshape/Flatten/Squeeze/Unsqueeze", x: [B, 4, 5], nodes: [n("Reshape", ["h", "s20"], ["r"]), n("Unsqueeze", ["r", "ax1"], ["u"]), n("Squeeze", ["u", "ax1"], ["s"]), n("Mul", ["s", "p1"], ["m"]), n("Flatten", ["m"], ["y"], [attr.int("axis", 1)])], y: [B, 20], params: [{ name: "p1", shape: [20] }], consts: [{ name: "s20", shape: [2], int64: [-1, 20] }, { name: "ax1", shape: [1], int64: [1] }] },
+  { name: "Transpose", x: [B, 2, 3, 4], nodes: [n("Transpose", ["h"], ["t"], [attr.ints("perm", [0, 3, 1, 2])]), n("Mul", ["t", "p1"], ["y"])], y: [B, 4, 2, 3], params: [{ name: "p1", shape: [4, 1, 3] }] },
+  { name: "Concat/Split", x: [B, 4, 5], nodes: [n("Mul", ["x", "p1"], ["h2"]), n("Concat", ["h", "h2"], ["c"], [attr.int("axis", 2)]), n("Split", ["c", "sp"], ["a", "b2", "c3"], [attr.int("axis", 2)]), n("Tanh", ["a"], ["ta"]), n("Concat", ["c3", "ta"], ["y"], [attr.int("axis", 2)])], y: [B, 4, 7], params: [{ name: "p1", shape: [4, 5] }], consts: [{ name: "sp", shape: [3], int64: [4, 3, 3] }] },
+  { name: "Slice", x: [B, 4, 6], nodes: [n("Slice", ["h", "st", "en", "axs"], ["s"]), n("Tanh", ["s"], ["y"])], y: [B, 2, 3], consts: [{ name: "st", shape: [2], int64: [1, 2] }, { name: "en", shape: [2], int64: [3, 5] }, { name: "axs", shape: [2], int64: [1, 2] }] },
+  { name: "Gather scalar and vector indices", x: [B, 4, 5], nodes: [n("Gather", ["h", "i0"], ["g0"], [attr.int("axis", 2)]), n("Gather", ["h", "iv"], ["g1"], [attr.int("axis", 2)]), n("ReduceSum", ["g1", "ax2"], ["g1s"], [attr.int("keepdims", 0)]), n("Mul", ["g0", "g1s"], ["y"])], y: [B, 4], consts: [{ name: "i0", shape: [], int64: [2] }, { name: "iv", shape: [3], int64: [4, 0, 4] }, { name: "ax2", shape: [1], int64: [2] }], epsilon: 1e-3 },
+  { name: "Expand", x: [B, 1, 5], nodes: [n("Expand", ["h", "shp"], ["e"]), n("Mul", ["e", "p1"], ["y"])], y: [B, 4, 5], params: [{ name: "p1", shape: [4, 1] }], consts: [{ name: "shp", shape: [3], int64: [1, 4, 5] }] },
+  { name: "ReduceMean (attribute axes) / ReduceSum (input axes)", x: [B, 4, 5], nodes: [n("ReduceMean", ["h"], ["m"], [attr.ints("axes", [1]), attr.int("keepdims", 0)]), n("ReduceSum", ["h", "ax1"], ["s"], [attr.int("keepdims", 1)]), n("Mul", ["m", "m"], ["m2"]), n("Unsqueeze", ["m2", "ax1"], ["m3"]), n("Mul", ["m3", "s"], ["y"])], y: [B, 1, 5], consts: [{ name: "ax1", shape: [1], int64: [1] }] },
+  { name: "decomposed LayerNorm at opset 15", opset: 15, x: [B, 2, 6], nodes: [n("ReduceMean", ["h"], ["mu"], [attr.ints("axes", [-1])]), n("Sub", ["h", "mu"], ["d"]), n("Pow", ["d", "two"], ["d2"]), n("ReduceMean", ["d2"], ["v"], [attr.ints("axes", [-1])]), n("Add", ["v", "eps"], ["ve"]), n("Sqrt", ["ve"], ["sd"]), n("Div", ["d", "sd"], ["xh"]), n("Mul", ["xh", "s"], ["xs"]), n("Add", ["xs", "bias"], ["y"])], y: [B, 2, 6], params: [{ name: "s", shape: [6] }, { name: "bias", shape: [6] }], consts: [{ name: "two", shape: [], float: Float32Array.of(2) }, { name: "eps", shape: [], float: Float32Array.of(1e-5) }] },
+  { name: "Dropout ratio 0 (training mode, mask reused)", x: [B, 6], nodes: [n("Dropout", ["h", "ratio", "train"], ["y", "mask"])], y: [B, 6], consts: [{ name: "ratio", shape: [], float: Float32Array.of(0) }, { name: "train", shape: [], bool: [true] }] },
+];
+
+describe("gradient rules: finite differences, per-sample norms and clipped sums", () => {
+  for (const c of cases) it(c.name, async () => { await run(c); });
+});
+
+describe("Gather embeddings (ghost norm with equal token ids)", () => {
+  it("matches finite differences and single-sample gradients", async () => {
+    const model = tinyModel({
+      inputs: [{ name: "ids", dtype: "int64", shape: [B, 4] }],
+      params: [{ name: "emb", shape: [7, 5] }, { name: "w", shape: [5, 2] }],
+      consts: [{ name: "ax", shape: [1], int64: [1] }],
+      nodes: [n("Gather", ["emb", "ids"], ["e"]), n("Tanh", ["e"], ["t"]), n("ReduceSum", ["t", "ax"], ["s"], [attr.int("keepdims", 0)]), n("MatMul", ["s", "w"], ["y"])],
+      output: { name: "y", shape: [B, 2] },
+    });
+    const ids = BigInt64Array.from([1, 3, 1, 6, 0, 0, 0, 2, 5, 4, 3, 5].map(BigInt));
+    const labels = new ort.Tensor("int64", BigInt64Array.from([0n, 1n, 1n]), [B]);
+    const r = await checkGradients(model, { ids: { dtype: "int64", shape: [B, 4], data: ids } }, "cross_entropy", labels);
+    assert.ok(r.finiteDifferenceError < 2e-2, `fd ${r.finiteDifferenceError}`);
+    assert.ok(r.normError < 1e-4, `norms ${r.normError}`);
+    assert.ok(r.clippedError < 1e-4, `clipped ${r.clippedError}`);
+  });
+});
