@@ -1,5 +1,7 @@
+import type { VerificationProblem } from "../verification-result.js";
 import type { PckExtensions } from "./pck-extensions.js";
 import type { QeIdentity, TdxTcbInfo, TdxTcbLevel } from "./tdx-collateral.js";
+import type { TdxQuote } from "./tdx-quote.js";
 
 /** The outcome of TCB level matching (Intel QVL TcbLevelCheck and TdxModuleCheck). */
 export interface TdxTcbEvaluation {
@@ -76,4 +78,64 @@ function maskedEqual(mrSigner: Uint8Array, expectedSigner: string, attributes: U
   const e = Buffer.from(expectedAttributes, "hex");
   if (m.length !== attributes.byteLength || e.length !== attributes.byteLength) return false;
   return attributes.every((b, i) => (b & m[i]!) === (e[i]! & m[i]!));
+}
+
+/** The rated TCB of a quote: its final status (undefined when it cannot be rated) and why. */
+export interface TdxTcbRating {
+  readonly status?: string;
+  readonly advisoryIds: readonly string[];
+  readonly facts: Readonly<Record<string, unknown>>;
+  readonly problems: readonly VerificationProblem[];
+}
+
+/**
+ * Rates a quote's TCB as Intel's QVL does (TcbLevelCheck.cpp): the launch TCB (TEE_TCB_SVN)
+ * converged with the TDX module and QE statuses; for a TD 1.5 body also the TCB running now
+ * (TEE_TCB_SVN2), and a relaunch advised when the TD launched on an out-of-date module that has
+ * since been updated.
+ */
+export function rateTdxTcb(tcbInfo: TdxTcbInfo, pck: PckExtensions, quote: TdxQuote, qeStatus: string | undefined): TdxTcbRating {
+  const problems: VerificationProblem[] = [];
+  const facts: Record<string, unknown> = {};
+  const rate = (svn: Uint8Array, label: string): { status?: string; advisoryIds: readonly string[] } => {
+    const evaluation = evaluateTdxTcb(tcbInfo, pck, svn, quote.body.mrSignerSeam, quote.body.seamAttributes);
+    if (evaluation.moduleProblem !== undefined) problems.push({ code: "tdx-module", message: evaluation.moduleProblem });
+    if (evaluation.level === undefined) {
+      problems.push({ code: "tcb-level-not-found", message: `the platform's TCB (PCK CPUSVN, PCESVN, ${label}) is below every level in Intel's TCB info` });
+      return { advisoryIds: [] };
+    }
+    if (label === "TEE_TCB_SVN") {
+      Object.assign(facts, {
+        tcbLevelStatus: evaluation.level.tcbStatus,
+        tcbDate: evaluation.level.tcbDate,
+        advisoryIds: evaluation.level.advisoryIds,
+        ...(evaluation.moduleStatus === undefined ? {} : { tdxModuleStatus: evaluation.moduleStatus }),
+      });
+    }
+    if (evaluation.moduleStatus === undefined || qeStatus === undefined) return { advisoryIds: evaluation.level.advisoryIds };
+    return { status: convergeStatus(evaluation.level.tcbStatus, evaluation.moduleStatus, qeStatus), advisoryIds: evaluation.level.advisoryIds };
+  };
+  if (qeStatus !== undefined) facts["qeStatus"] = qeStatus;
+  const launch = rate(quote.body.teeTcbSvn, "TEE_TCB_SVN");
+  if (quote.body.teeTcbSvn2 === undefined) return { ...launch, facts, problems };
+  facts["teeTcbSvn2"] = Buffer.from(quote.body.teeTcbSvn2).toString("hex");
+  const current = rate(quote.body.teeTcbSvn2, "TEE_TCB_SVN2");
+  const advisoryIds = [...new Set([...launch.advisoryIds, ...current.advisoryIds])];
+  if (launch.status === undefined || current.status === undefined) return { advisoryIds, facts, problems };
+  facts["currentStatus"] = current.status;
+  return { status: checkForRelaunch(launch.status, current.status), advisoryIds, facts, problems };
+}
+
+const CONFIGURATION_NEEDED = ["ConfigurationNeeded", "OutOfDateConfigurationNeeded", "ConfigurationAndSWHardeningNeeded"];
+
+/**
+ * Intel QVL's relaunch rule (TDRelaunchCheck.cpp): a TD launched on an out-of-date TDX module
+ * whose platform now runs an up-to-date one is "TDRelaunchAdvised" (with ConfigurationNeeded
+ * when either status needs configuration); otherwise the launch status stands.
+ */
+export function checkForRelaunch(launch: string, current: string): string {
+  const outOfDate = launch === "OutOfDate" || launch === "OutOfDateConfigurationNeeded";
+  const currentOk = ["UpToDate", "SWHardeningNeeded", "ConfigurationNeeded", "ConfigurationAndSWHardeningNeeded"].includes(current);
+  if (!outOfDate || !currentOk) return launch;
+  return CONFIGURATION_NEEDED.includes(launch) || CONFIGURATION_NEEDED.includes(current) ? "TDRelaunchAdvisedConfigurationNeeded" : "TDRelaunchAdvised";
 }

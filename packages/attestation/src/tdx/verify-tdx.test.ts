@@ -6,6 +6,7 @@ import { parseVerificationPolicy } from "../verification-policy.js";
 import type { VerificationResult } from "../verification-result.js";
 import { verifyEvidence } from "../verify-evidence.js";
 import { parseTdxQuote } from "./tdx-quote.js";
+import { checkForRelaunch, convergeStatus } from "./tdx-tcb.js";
 
 const MRTD = "91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b2538873118b7";
 
@@ -20,9 +21,9 @@ function collateral(edit: (c: Record<string, string>) => void): string {
 }
 
 /** The v4 vector re-framed as quote v5 (body type 2, TD 1.0 body): only its signature breaks. */
-function asV5(quote: Uint8Array, bodyType = 2): Uint8Array {
+function asV5(quote: Uint8Array, bodyType = 2, teeTcbSvn2 = new Uint8Array(16)): Uint8Array {
   const body = quote.subarray(48, 48 + 584);
-  const extra = bodyType === 3 ? new Uint8Array(64) : new Uint8Array(0);
+  const extra = bodyType === 3 ? Buffer.concat([teeTcbSvn2, new Uint8Array(48)]) : new Uint8Array(0);
   const frame = new Uint8Array(6);
   new DataView(frame.buffer).setUint16(0, bodyType, true);
   new DataView(frame.buffer).setUint32(2, 584 + extra.byteLength, true);
@@ -63,6 +64,38 @@ describe("TDX verification of the real quote", () => {
     assert.equal(td15.body.mrServiceTd?.byteLength, 48);
     const result = await verifyEvidence(tdxBundle(asV5(fixture("tdx/tdx-quote-v4.bin"))), { now: TDX_NOW });
     assert.deepEqual(codes(result), ["signature"]);
+  });
+});
+
+describe("TD 1.5 bodies rate the TCB running now (TEE_TCB_SVN2)", () => {
+  const quote = fixture("tdx/tdx-quote-v4.bin");
+  const launchSvn = quote.slice(0x30, 0x40);
+
+  it("rates both SVN arrays: same as launch gives the launch status", async () => {
+    const result = await verifyEvidence(tdxBundle(asV5(quote, 3, launchSvn)), { now: TDX_NOW });
+    assert.deepEqual(codes(result), ["signature"]);
+    assert.equal(result.status, "UpToDate");
+  });
+
+  it("advises a relaunch when the TD launched on an out-of-date module that has been updated", async () => {
+    const oldLaunch = mutated(quote, (q) => (q[0x30] = 3));
+    const result = await verifyEvidence(tdxBundle(asV5(oldLaunch, 3, launchSvn)), { now: TDX_NOW });
+    assert.equal(result.status, "TDRelaunchAdvised");
+    assert.deepEqual(codes(result).sort(), ["signature", "tcb-status"]);
+  });
+
+  it("names TEE_TCB_SVN2 when it is below every level", async () => {
+    const result = await verifyEvidence(tdxBundle(asV5(quote, 3)), { now: TDX_NOW });
+    assert.ok(result.problems.some((p) => p.code === "tcb-level-not-found" && /TEE_TCB_SVN2/.test(p.message)), codes(result).join(","));
+  });
+
+  it("follows Intel's relaunch rule", () => {
+    assert.equal(checkForRelaunch("OutOfDate", "UpToDate"), "TDRelaunchAdvised");
+    assert.equal(checkForRelaunch("OutOfDate", "ConfigurationNeeded"), "TDRelaunchAdvisedConfigurationNeeded");
+    assert.equal(checkForRelaunch("OutOfDateConfigurationNeeded", "UpToDate"), "TDRelaunchAdvisedConfigurationNeeded");
+    assert.equal(checkForRelaunch("OutOfDate", "OutOfDate"), "OutOfDate");
+    assert.equal(checkForRelaunch("UpToDate", "OutOfDate"), "UpToDate");
+    assert.equal(checkForRelaunch("Revoked", "UpToDate"), "Revoked");
   });
 });
 
@@ -141,6 +174,14 @@ describe("TDX mutations each fail with a problem naming the cause", () => {
     assert.deepEqual(codes(missing), ["collateral-missing"]);
     const broken = await verifyEvidence(tdxBundle(undefined, "{"), { now: TDX_NOW });
     assert.deepEqual(codes(broken), ["collateral-malformed"]);
+  });
+
+  it("converges platform, TDX module and QE statuses as Intel's QVL does", () => {
+    assert.equal(convergeStatus("UpToDate", "UpToDate", "UpToDate"), "UpToDate");
+    assert.equal(convergeStatus("SWHardeningNeeded", "OutOfDate", "UpToDate"), "OutOfDate");
+    assert.equal(convergeStatus("ConfigurationNeeded", "UpToDate", "OutOfDate"), "OutOfDateConfigurationNeeded");
+    assert.equal(convergeStatus("UpToDate", "UpToDate", "Revoked"), "Revoked");
+    assert.equal(convergeStatus("ConfigurationAndSWHardeningNeeded", "UpToDate", "UpToDate"), "ConfigurationAndSWHardeningNeeded");
   });
 
   it("reports malformed quotes without throwing", async () => {

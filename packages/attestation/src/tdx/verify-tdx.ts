@@ -8,7 +8,7 @@ import { readPckExtensions, type PckExtensions } from "./pck-extensions.js";
 import { checkRevoked, verifyCollateralChains, verifyCollateralSignature, verifyIntelChain, windowProblem } from "./tdx-chain.js";
 import { parseQeIdentity, parseTcbInfo, parseTdxCollateral, type QeIdentity, type TdxCollateral, type TdxTcbInfo } from "./tdx-collateral.js";
 import { parseQeReport, parseTdxQuote, type TdxQuote } from "./tdx-quote.js";
-import { convergeStatus, evaluateTdxTcb, qeIdentityStatus } from "./tdx-tcb.js";
+import { qeIdentityStatus, rateTdxTcb } from "./tdx-tcb.js";
 
 /** Intel's QE vendor ID (939A7233-F79C-4CA9-940A-0DB3957F0607). */
 const INTEL_QE_VENDOR_ID = "939a7233f79c4ca9940a0db3957f0607";
@@ -123,24 +123,14 @@ export function verifyTdx(bundle: EvidenceBundle, policy: VerificationPolicy, ex
     if (pckExtensions.pceId !== tcbInfo.pceId) {
       problems.push({ code: "fmspc-mismatch", message: `the TCB info is for PCE-ID ${tcbInfo.pceId} but the PCK certificate says ${pckExtensions.pceId}: wrong collateral` });
     }
-    const evaluation = evaluateTdxTcb(tcbInfo, pckExtensions, quote.body.teeTcbSvn, quote.body.mrSignerSeam, quote.body.seamAttributes);
-    if (evaluation.moduleProblem !== undefined) problems.push({ code: "tdx-module", message: evaluation.moduleProblem });
-    if (evaluation.level === undefined) {
-      problems.push({ code: "tcb-level-not-found", message: "the platform's TCB (PCK CPUSVN, PCESVN, TEE_TCB_SVN) is below every level in Intel's TCB info" });
-    } else {
-      Object.assign(tcbFacts, {
-        tcbLevelStatus: evaluation.level.tcbStatus,
-        tcbDate: evaluation.level.tcbDate,
-        advisoryIds: evaluation.level.advisoryIds,
-        ...(evaluation.moduleStatus === undefined ? {} : { tdxModuleStatus: evaluation.moduleStatus }),
-        ...(qeStatus === undefined ? {} : { qeStatus }),
-      });
-      if (evaluation.moduleStatus !== undefined && qeStatus !== undefined) {
-        status = convergeStatus(evaluation.level.tcbStatus, evaluation.moduleStatus, qeStatus);
-        if (!policy.tdx.acceptedStatuses.includes(status)) {
-          const advisories = evaluation.level.advisoryIds.length > 0 ? ` (advisories: ${evaluation.level.advisoryIds.join(", ")})` : "";
-          problems.push({ code: "tcb-status", message: `the TCB status is ${status}, which the policy does not accept (it accepts ${policy.tdx.acceptedStatuses.join(", ") || "none"})${advisories}` });
-        }
+    const rating = rateTdxTcb(tcbInfo, pckExtensions, quote, qeStatus);
+    problems.push(...rating.problems);
+    Object.assign(tcbFacts, rating.facts);
+    if (rating.status !== undefined) {
+      status = rating.status;
+      if (!policy.tdx.acceptedStatuses.includes(status)) {
+        const advisories = rating.advisoryIds.length > 0 ? ` (advisories: ${rating.advisoryIds.join(", ")})` : "";
+        problems.push({ code: "tcb-status", message: `the TCB status is ${status}, which the policy does not accept (it accepts ${policy.tdx.acceptedStatuses.join(", ") || "none"})${advisories}` });
       }
     }
   }
