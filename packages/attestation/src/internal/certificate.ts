@@ -101,9 +101,13 @@ export function parseCertificate(input: Uint8Array, what = "certificate"): Parse
   };
 }
 
-/** True when `child` names `issuer` as its issuer and `issuer`'s key verifies its signature. */
+/**
+ * True when `child` names `issuer` as its issuer, `issuer` is a CA (basicConstraints cA, RFC
+ * 5280 section 4.2.1.9: a leaf such as Intel's TCB signing certificate must not issue
+ * certificates even though the root signed it) and `issuer`'s key verifies the signature.
+ */
 export function isIssuedBy(child: ParsedCertificate, issuer: ParsedCertificate): boolean {
-  if (!Buffer.from(child.issuer).equals(issuer.subject)) return false;
+  if (!Buffer.from(child.issuer).equals(issuer.subject) || !issuer.x509.ca) return false;
   try {
     return child.x509.verify(issuer.publicKey);
   } catch {

@@ -98,7 +98,7 @@ export function verifySnpChain(
   if (!cache.verified(`snp:${leaf.sha256}<${intermediate.sha256}`, () => isIssuedBy(leaf, intermediate))) {
     problems.push({
       code: "certificate-chain",
-      message: `the ${keyName} (issued by '${leaf.issuerCommonName}') is not signed by the supplied ${interName} '${intermediate.subjectCommonName}'`,
+      message: `the ${keyName} (issued by '${leaf.issuerCommonName}') is not signed by the supplied ${interName} '${intermediate.subjectCommonName}'${intermediate.x509.ca ? "" : ", which is not a CA"}`,
     });
   }
   if (!cache.verified(`snp:${intermediate.sha256}<${ark.sha256}`, () => isIssuedBy(intermediate, ark))) {

@@ -47,7 +47,8 @@ export function verifyIntelChain(
     const child = chain[i]!;
     const issuer = chain[i + 1]!;
     if (!cache.verified(`intel:${child.sha256}<${issuer.sha256}`, () => isIssuedBy(child, issuer))) {
-      problems.push({ code: "certificate-chain", message: `in the ${label}, '${child.subjectCommonName}' is not signed by '${issuer.subjectCommonName}'` });
+      const notCa = issuer.x509.ca ? "" : ", which is not a CA";
+      problems.push({ code: "certificate-chain", message: `in the ${label}, '${child.subjectCommonName}' is not signed by '${issuer.subjectCommonName}'${notCa}` });
     }
   }
   for (const cert of chain) {
