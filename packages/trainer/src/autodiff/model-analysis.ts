@@ -59,7 +59,9 @@ export function dependencies(nodes: readonly NodeProto[], dataInputs: readonly s
       if (o === "") continue;
       // Random ops and other sources: treat as data-dependent when they feed activations.
       if (d) data.add(o);
-      if (p && isFloat(infos.get(o)?.dtype ?? OnnxDataType.FLOAT)) param.add(o);
+      const dtype = infos.get(o)?.dtype ?? 0;
+      // Unknown dtypes (ops shape inference does not know) count as float so they get refused.
+      if (p && (dtype === 0 || isFloat(dtype))) param.add(o);
     }
   }
   return { data, param };

@@ -30,7 +30,7 @@ export function checkParameterViews(nodes: readonly NodeProto[], params: Readonl
   }
   for (const [name, list] of consumers) {
     if (list.length <= 1) continue;
-    const root = params.has(name) ? name : `a view of a parameter (${name})`;
+    const root = params.has(name) ? `"${name}"` : `a view of a parameter ("${name}")`;
     const ranges: { axis: number; start: number; end: number }[] = [];
     for (const { node, input } of list) {
       const ins = node.input.map((i) => infos.get(i));
