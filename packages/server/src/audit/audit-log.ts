@@ -53,13 +53,25 @@ export function createAuditLog(db: SanctumDatabase, now: () => Date = () => new 
   );
   const select = db.prepare("SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?");
   const headRow = () => (last.get() as { seq: number; hash: string } | undefined) ?? { seq: 0, hash: GENESIS };
-  const append = db.transaction((record: AuditRecord): AuditEntry => {
-    const head = headRow();
-    const body = { seq: head.seq + 1, time: now().toISOString(), ...pick(record) };
-    const hash = hashAuditEntry(head.hash, body);
-    insert.run(body.seq, body.time, body.caller, body.method, body.object, body.outcome, head.hash, hash);
-    return { ...body, prevHash: head.hash, hash };
+  // This process is the only writer, so the head is kept in memory (re-read if a write fails).
+  let head: { seq: number; hash: string } | undefined;
+  const appendTx = db.transaction((record: AuditRecord): AuditEntry => {
+    const prev = (head ??= headRow());
+    const body = { seq: prev.seq + 1, time: now().toISOString(), ...pick(record) };
+    const hash = hashAuditEntry(prev.hash, body);
+    insert.run(body.seq, body.time, body.caller, body.method, body.object, body.outcome, prev.hash, hash);
+    return { ...body, prevHash: prev.hash, hash };
   });
+  const append = (record: AuditRecord): AuditEntry => {
+    try {
+      const entry = appendTx(record);
+      head = { seq: entry.seq, hash: entry.hash };
+      return entry;
+    } catch (err) {
+      head = undefined;
+      throw err;
+    }
+  };
   return {
     append: (record) => append(record),
     list(options = {}) {

@@ -29,7 +29,8 @@ export function auditTrail(options: { readonly audit: AuditLog; readonly logger:
         } catch (err) {
           options.logger.error({ method, err: (err as Error).message }, "audit append failed");
         }
-        options.logger.info(
+        // Failures at info, successes at debug: the audit log already holds every call.
+        options.logger[outcome === "ok" ? "debug" : "info"](
           { method, caller, object: note.object, outcome, ms: Math.round((performance.now() - started) * 10) / 10 },
           "call",
         );

@@ -2,6 +2,7 @@ import type { Interceptor } from "@connectrpc/connect";
 import { verifyAccessToken } from "@sanctum/protocol";
 import { ServerError } from "../../server-error.js";
 import { CALLER } from "../call-context.js";
+import { createVerifiedTokenCache, tokenExpiryMs } from "../../auth/verified-token-cache.js";
 
 /** Options of {@link bearerAuth}. */
 export interface BearerAuthOptions {
@@ -15,9 +16,11 @@ export interface BearerAuthOptions {
 /**
  * Checks `authorization: Bearer <token>` on every call but the public ones: an EdDSA token
  * signed by the key its issuer names, for this server's attested key, not expired. The
- * issuer (a public key id) becomes the caller. Messages never contain the token.
+ * issuer (a public key id) becomes the caller. Messages never contain the token. Verified
+ * tokens are remembered until they expire (see VerifiedTokenCache).
  */
 export function bearerAuth(options: BearerAuthOptions): Interceptor {
+  const cache = createVerifiedTokenCache();
   return (next) =>
     async function bearerAuthInterceptor(req) {
       if (options.publicMethods.has(`${req.service.typeName}/${req.method.name}`)) return next(req);
@@ -29,7 +32,14 @@ export function bearerAuth(options: BearerAuthOptions): Interceptor {
           "missing access token: every call but GetEvidence needs 'authorization: Bearer <token>' from a Sanctum client",
         );
       }
-      const caller = await verifyAccessToken(match[1]!, { audience: options.audience, now: options.now() });
+      const token = match[1]!;
+      const now = options.now();
+      let caller = cache.get(token, now.getTime());
+      if (caller === undefined) {
+        caller = await verifyAccessToken(token, { audience: options.audience, now });
+        const exp = tokenExpiryMs(token);
+        if (exp !== undefined) cache.set(token, caller, exp);
+      }
       req.contextValues.set(CALLER, caller);
       return next(req);
     };

@@ -1,0 +1,127 @@
+// p50/p99 latency and throughput of predict over the attested channel (SDK -> TLS/HTTP2 ->
+// server process -> worker thread) against onnxruntime-node in this process, same model and
+// same onnxruntime thread count. Run from the repository root after `npm run build`:
+//
+//   node bench/inference/predict.mjs [--workers W] [--intra T] [--seconds S] [--out FILE.json]
+//
+// The server runs in a child process (so client and server do not share an event loop);
+// the in-process baseline is one InferenceSession with intraOpNumThreads = W x T... see
+// README: by default both sides use the same total number of onnxruntime threads.
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism, cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as ort from "onnxruntime-node";
+import { generateIdentity } from "@sanctum/protocol";
+import { connect } from "@sanctum/client";
+
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith("--") ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
+);
+const WORKERS = Number(args.workers ?? 1);
+const INTRA = Number(args.intra ?? Math.max(1, Math.floor(availableParallelism() / WORKERS)));
+const SECONDS = Number(args.seconds ?? 3);
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const FIXTURES = join(ROOT, "fixtures/inference/");
+const SEQ = 16;
+
+function inputsFor(model, batch) {
+  if (model === "cnn") {
+    const data = new Float32Array(batch * 784);
+    for (let i = 0; i < data.length; i++) data[i] = ((i * 7919) % 1000) / 1000;
+    return { image: { dtype: "float32", shape: [batch, 1, 28, 28], data } };
+  }
+  const ids = new BigInt64Array(batch * SEQ);
+  for (let i = 0; i < ids.length; i++) ids[i] = BigInt(1 + ((i * 31) % 99));
+  const mask = new BigInt64Array(batch * SEQ).fill(1n);
+  return {
+    input_ids: { dtype: "int64", shape: [batch, SEQ], data: ids },
+    attention_mask: { dtype: "int64", shape: [batch, SEQ], data: mask },
+  };
+}
+
+async function measure(run, concurrency) {
+  for (let i = 0; i < 20; i++) await run(); // warm-up: sessions loaded, JIT warm
+  const latencies = [];
+  const deadline = performance.now() + SECONDS * 1000;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) {
+        const t0 = performance.now();
+        await run();
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const wall = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const q = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
+  return { requests: latencies.length, p50Ms: q(0.5), p99Ms: q(0.99), throughputRps: latencies.length / wall };
+}
+
+async function startServer(dataDir) {
+  const child = spawn(process.execPath, [join(ROOT, "bench/inference/server-process.mjs"), dataDir, String(WORKERS), String(INTRA)], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const url = await new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+      const m = /listening on (\S+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.once("exit", (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return { url, stop: () => new Promise((r) => { child.once("exit", r); child.kill("SIGTERM"); }) };
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), "sanctum-bench-"));
+const server = await startServer(dataDir);
+const identity = generateIdentity();
+const client = await connect(server.url, { identity, allowSimulation: true });
+const results = [];
+try {
+  for (const model of ["cnn", "text"]) {
+    const bytes = readFileSync(join(FIXTURES, `${model}.onnx`));
+    await client.models.upload(bytes, { name: model });
+    const session = await ort.InferenceSession.create(bytes, {
+      intraOpNumThreads: WORKERS * INTRA,
+      interOpNumThreads: 1,
+      executionMode: "sequential",
+      graphOptimizationLevel: "all",
+    });
+    for (const batch of [1, 32]) {
+      const inputs = inputsFor(model, batch);
+      const feeds = Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, new ort.Tensor(t.dtype, t.data, t.shape)]));
+      for (const concurrency of [1, 16]) {
+        const local = await measure(() => session.run(feeds), concurrency);
+        const remote = await measure(() => client.models.predict(model, inputs), concurrency);
+        const row = {
+          model,
+          batch,
+          concurrency,
+          local,
+          remote,
+          p50OverheadMs: remote.p50Ms - local.p50Ms,
+          throughputRatio: remote.throughputRps / local.throughputRps,
+        };
+        results.push(row);
+        console.log(
+          `${model.padEnd(4)} batch ${String(batch).padStart(2)} conc ${String(concurrency).padStart(2)} | ` +
+            `in-process p50 ${local.p50Ms.toFixed(3)} p99 ${local.p99Ms.toFixed(3)} ms ${local.throughputRps.toFixed(0)}/s | ` +
+            `remote p50 ${remote.p50Ms.toFixed(3)} p99 ${remote.p99Ms.toFixed(3)} ms ${remote.throughputRps.toFixed(0)}/s | ` +
+            `p50 +${row.p50OverheadMs.toFixed(3)} ms, throughput ${(100 * row.throughputRatio).toFixed(0)} %`,
+        );
+      }
+    }
+    await session.release();
+  }
+} finally {
+  client.close();
+  await server.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+}
+const summary = { workers: WORKERS, intraOpThreads: INTRA, seconds: SECONDS, cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, results };
+if (args.out) writeFileSync(args.out, JSON.stringify(summary, null, 2) + "\n");
