@@ -1,7 +1,7 @@
 import { PrivacyError } from "./privacy-error.js";
 import { normalizeHistory, resolveAccountant } from "./mechanism.js";
 import type { AccountantName, Mechanism } from "./mechanism.js";
-import { computeEpsilon } from "./compute-epsilon.js";
+import { createEpsilonClassifier } from "./internal/epsilon-classifier.js";
 import { requireDelta, requireInteger, requireNumber } from "./internal/validate.js";
 
 /** Options of {@link calibrateNoiseMultiplier}. Give exactly one of `steps` and `epochs`. */
@@ -69,15 +69,19 @@ export function calibrateNoiseMultiplier(options: CalibrateNoiseMultiplierOption
     }
   }
   const prior = normalizeHistory(options.priorHistory ?? []);
-  const epsilonOf = (noiseMultiplier: number): number =>
-    computeEpsilon({
-      history: [...prior, { noiseMultiplier, sampleRate, steps }],
-      delta,
-      accountant,
-      ...(options.epsError === undefined ? {} : { epsError: options.epsError }),
-      ...(options.deltaError === undefined ? {} : { deltaError: options.deltaError }),
-    }).epsilon;
+  const classify = createEpsilonClassifier({
+    accountant,
+    delta,
+    targetEpsilon,
+    tolerance,
+    historyFor: (noiseMultiplier) => normalizeHistory([...prior, { noiseMultiplier, sampleRate, steps }]),
+    ...(options.epsError === undefined ? {} : { epsError: options.epsError }),
+    ...(options.deltaError === undefined ? {} : { deltaError: options.deltaError }),
+  });
 
+  // Opacus's search. `epsHigh` is NaN while only known to be more than `tolerance` below
+  // the target (see createEpsilonClassifier); every comparison below then takes the branch
+  // the exact value would.
   let sigmaLow = 0;
   let sigmaHigh = 10;
   let epsHigh = Infinity;
@@ -89,12 +93,12 @@ export function calibrateNoiseMultiplier(options: CalibrateNoiseMultiplierOption
         `no noise multiplier up to ${MAX_SIGMA} reaches epsilon ${targetEpsilon} at delta ${delta} with sampleRate ${sampleRate} and ${steps} steps${prior.length > 0 ? " on top of the prior history" : ""}; raise the target epsilon or lower the steps or sample rate`,
       );
     }
-    epsHigh = epsilonOf(sigmaHigh);
+    epsHigh = classify(sigmaHigh);
   }
-  while (targetEpsilon - epsHigh > tolerance) {
+  while (Number.isNaN(epsHigh) || targetEpsilon - epsHigh > tolerance) {
     const sigma = (sigmaLow + sigmaHigh) / 2;
-    const eps = epsilonOf(sigma);
-    if (eps < targetEpsilon) {
+    const eps = classify(sigma);
+    if (Number.isNaN(eps) || eps < targetEpsilon) {
       sigmaHigh = sigma;
       epsHigh = eps;
     } else {

@@ -1,8 +1,10 @@
 import type { Mechanism } from "./mechanism.js";
 import { PrivacyError } from "./privacy-error.js";
-import { computeRdp, DEFAULT_RDP_ORDERS, rdpToEpsilon } from "./rdp.js";
 import { createRealFft } from "./internal/fft.js";
-import { createSubsampledGaussianPrv } from "./internal/subsampled-gaussian-prv.js";
+import type { RealFft } from "./internal/fft.js";
+import { planPrvGrid } from "./internal/prv-grid.js";
+import type { PrvGrid } from "./internal/prv-grid.js";
+import { discretize } from "./internal/prv-discretize.js";
 
 /**
  * The PRV accountant (Gopi, Lee and Wutschitz 2021, "Numerical Composition of
@@ -38,83 +40,24 @@ export interface PrvBounds {
   readonly gridSize: number;
 }
 
-export const DEFAULT_MAX_GRID_SIZE = 2 ** 22;
-const MIN_GRID_SIZE = 1024;
-
-/**
- * Half-width L of the domain: remark 5.6 of Gopi et al., as Opacus's
- * `compute_safe_domain_size`: the RDP epsilon of the whole history at deltaError / 4 and of
- * each single step at deltaError / (8 N), plus 3.
- */
-function safeDomainHalfWidth(history: readonly Mechanism[], totalSteps: number, epsError: number, deltaError: number): number {
-  const orders = DEFAULT_RDP_ORDERS;
-  const total = new Float64Array(orders.length);
-  for (const m of history) {
-    const rdp = computeRdp(m, orders);
-    for (let k = 0; k < total.length; k++) total[k]! += rdp[k]!;
-  }
-  let lMax = rdpToEpsilon(orders, total, deltaError / 4).epsilon;
-  for (const m of history) {
-    const one = computeRdp({ ...m, steps: 1 }, orders);
-    lMax = Math.max(lMax, rdpToEpsilon(orders, one, deltaError / (8 * totalSteps)).epsilon);
-  }
-  return Math.max(lMax, epsError) + 3;
+/** A composed privacy loss distribution on its grid. */
+export interface ComposedPrv {
+  readonly grid: PrvGrid;
+  /**
+   * The estimate of epsilon at `delta` read off the discrete distribution (no error term):
+   * Gopi et al. guarantee epsilonAt(d + deltaError) - epsError <= true epsilon(d) <=
+   * epsilonAt(d - deltaError) + epsError.
+   */
+  epsilonAt(delta: number): number;
 }
 
-/** The discretized PMF of one mechanism's single-step PRV on the grid t_i = tMin + i dt. */
-function discretize(mechanism: Mechanism, size: number, dt: number, tMin: number): { pmf: Float64Array; shift: number } {
-  const prv = createSubsampledGaussianPrv(mechanism.sampleRate, mechanism.noiseMultiplier);
-  const tMax = tMin + (size - 1) * dt;
-  // Truncated to [tMin, tMax] and renormalized, as Opacus's TruncatedPrivacyRandomVariable.
-  const cdfMin = prv.cdf(tMin);
-  const sfMax = prv.sf(tMax);
-  const mass = 1 - cdfMin - sfMax;
-  const pmf = new Float64Array(size);
-  // Bin i covers [t_i - dt/2, t_i + dt/2] clipped to [tMin, tMax]. Left of the median the
-  // CDF is differenced, right of it the survival function, so tail bins keep their
-  // relative accuracy.
-  let previousLeft = 0; // cdf(edge) - cdfMin on the left branch
-  let previousRight = 0; // sf(edge) - sfMax on the right branch
-  let onLeft = true;
-  let sumT = 0;
-  for (let i = 0; i < size; i++) {
-    const edge = i === size - 1 ? tMax : Math.min(tMax, tMin + (i + 0.5) * dt);
-    let p: number;
-    if (edge <= prv.lowerSupport && tMin <= prv.lowerSupport) {
-      p = 0; // no mass below log(1 - q)
-      previousLeft = 0;
-    } else if (onLeft) {
-      const c = prv.cdf(edge);
-      if (c < 0.5) {
-        const left = c - cdfMin;
-        p = left - previousLeft;
-        previousLeft = left;
-      } else {
-        onLeft = false;
-        const right = prv.sf(edge) - sfMax;
-        // mass of [previousEdge, edge] = (1 - sfMax - cdfMin) - previousLeft - right
-        p = mass - previousLeft - right;
-        previousRight = right;
-      }
-    } else {
-      const right = prv.sf(edge) - sfMax;
-      p = previousRight - right;
-      previousRight = right;
-    }
-    const value = p / mass;
-    pmf[i] = value;
-    sumT += (tMin + i * dt) * value;
-  }
-  // Mean correction (Gopi et al. Section 5.2): shift the grid so the discrete mean equals
-  // the continuous one.
-  const shift = prv.truncatedMean(tMin, tMax) - sumT;
-  if (!(Math.abs(shift) < dt / 2)) {
-    throw new PrivacyError(
-      "numerical-failure",
-      `PRV discretization of (noiseMultiplier ${mechanism.noiseMultiplier}, sampleRate ${mechanism.sampleRate}) moved its mean by ${shift}, more than half a grid step; use the rdp accountant or a larger epsError`,
-    );
-  }
-  return { pmf, shift };
+export const DEFAULT_MAX_GRID_SIZE = 2 ** 22;
+
+/** The last FFT plan: calibration evaluates many epsilons on grids of the same size. */
+let cachedPlan: RealFft | undefined;
+function planFor(size: number): RealFft {
+  if (cachedPlan?.size !== size) cachedPlan = createRealFft(size);
+  return cachedPlan;
 }
 
 /** Index of the first element >= value (numpy searchsorted, side "left"). */
@@ -129,34 +72,16 @@ function searchSorted(array: Float64Array, value: number): number {
   return lo;
 }
 
-/** PRV epsilon bounds of a normalized history (merged, no zero-step entries, non-empty). */
-export function computePrvEpsilon(history: readonly Mechanism[], options: PrvOptions): PrvBounds {
-  const { delta, epsError, deltaError } = options;
-  const maxGridSize = options.maxGridSize ?? DEFAULT_MAX_GRID_SIZE;
-  const totalSteps = history.reduce((s, m) => s + m.steps, 0);
-  const spread = Math.sqrt((totalSteps * Math.log(12 / deltaError)) / 2);
-  const mesh = epsError / spread;
-  const halfWidth = safeDomainHalfWidth(history, totalSteps, epsError, deltaError);
-
-  // Grid t_i = (i - (size/2 - 1)) dt, i = 0..size-1: symmetric up to one point, 0 on the grid.
-  const needed = 2 * Math.ceil(halfWidth / mesh) + 2;
-  let size = MIN_GRID_SIZE;
-  while (size < needed && size < maxGridSize) size *= 2;
-  const dt = halfWidth / (size / 2 - 1);
-  const effectiveEpsError = Math.max(epsError, dt * spread);
-  const tMin = -(size / 2 - 1) * dt;
-
-  if (Number.EPSILON * size > delta - deltaError) {
-    throw new PrivacyError(
-      "numerical-failure",
-      `delta ${delta} is too small for PRV accounting on a grid of ${size} points in double precision; use the rdp accountant or a larger delta`,
-    );
-  }
-
+/**
+ * Composes a normalized history (merged, no zero-step entries, non-empty) on a grid
+ * (from `planPrvGrid`). Deltas below `Number.EPSILON * grid.size` cannot be resolved.
+ */
+export function composePrv(history: readonly Mechanism[], grid: PrvGrid): ComposedPrv {
+  const { size, dt, tMin, totalSteps } = grid;
   // Compose in the Fourier domain: the spectrum of an N-fold self-convolution is the N-th
   // power, and a heterogeneous history multiplies the spectra (circular convolution, as
   // Opacus's `_compose_fourier`; the safe domain keeps the wrapped mass below deltaError).
-  const fft = createRealFft(size);
+  const fft = planFor(size);
   const bins = size / 2 + 1;
   const logMag = new Float64Array(bins);
   const phase = new Float64Array(bins);
@@ -166,26 +91,32 @@ export function computePrvEpsilon(history: readonly Mechanism[], options: PrvOpt
     totalShift += shift * mechanism.steps;
     const spectrum = fft.forward(pmf);
     for (let k = 0; k < bins; k++) {
+      if (logMag[k] === -Infinity) continue;
       const re = spectrum.re[k]!;
       const im = spectrum.im[k]!;
-      logMag[k]! += mechanism.steps * Math.log(Math.hypot(re, im));
+      // |spectrum| <= 1 (a PMF's characteristic function), so once the N-th power of a bin
+      // is below exp(-746) it stays there: drop it and skip its phase.
+      const magnitude = logMag[k]! + 0.5 * mechanism.steps * Math.log(re * re + im * im);
+      if (!(magnitude > -746)) {
+        logMag[k] = -Infinity;
+        continue;
+      }
+      logMag[k] = magnitude;
       phase[k]! += mechanism.steps * Math.atan2(im, re);
     }
   }
   const re = new Float64Array(bins);
   const im = new Float64Array(bins);
   for (let k = 0; k < bins; k++) {
+    if (logMag[k] === -Infinity) continue;
     const r = Math.exp(logMag[k]!);
-    if (r === 0) continue;
     re[k] = r * Math.cos(phase[k]!);
     im[k] = r * Math.sin(phase[k]!);
   }
   const circular = fft.inverse({ re, im });
   // A sum of N grid values sits at index sum - (N - 1)(size/2 - 1) (mod size): roll by
   // N - 1, plus size/2 when N is even (Opacus's `np.roll(composed, m)`).
-  const roll = ((totalSteps - 1) % size + (totalSteps % 2 === 0 ? size / 2 : 0)) % size;
-  const pmf = new Float64Array(size);
-  for (let i = 0; i < size; i++) pmf[(i + roll) % size] = circular[i]!;
+  const roll = (((totalSteps - 1) % size) + (totalSteps % 2 === 0 ? size / 2 : 0)) % size;
 
   // delta(eps) for eps in [t_{i-1}, t_i] is d1[i] - e^eps d2[i], with d1[i] = sum_{j>=i} p_j
   // and d2[i] = sum_{j>=i} p_j e^{-t_j} (Opacus's DiscretePRV.compute_epsilon). d2 is kept
@@ -198,20 +129,24 @@ export function computePrvEpsilon(history: readonly Mechanism[], options: PrvOpt
   let tail = 0;
   let scaledTail = 0;
   for (let i = size - 1; i >= 0; i--) {
-    tail += pmf[i]!;
-    scaledTail = pmf[i]! + decay * scaledTail;
+    const p = circular[(i - roll + size) % size]!;
+    tail += p;
+    scaledTail = p + decay * scaledTail;
     d1[i] = tail;
     scaledD2[i] = scaledTail;
     negDelta[i] = scaledTail - tail;
   }
 
   function epsilonAt(target: number): number {
-    const i = searchSorted(negDelta, -target);
-    if (i >= size) {
+    if (Number.EPSILON * size > target) {
       throw new PrivacyError(
         "numerical-failure",
-        "PRV accounting could not bound epsilon inside its domain; use the rdp accountant",
+        `delta ${target} is too small for PRV accounting on a grid of ${size} points in double precision; use the rdp accountant or a larger delta`,
       );
+    }
+    const i = searchSorted(negDelta, -target);
+    if (i >= size) {
+      throw new PrivacyError("numerical-failure", "PRV accounting could not bound epsilon inside its domain; use the rdp accountant");
     }
     const ti = t0 + i * dt;
     if (i === 0) return ti;
@@ -221,8 +156,22 @@ export function computePrvEpsilon(history: readonly Mechanism[], options: PrvOpt
     return Math.min(ti, Math.max(ti - dt, value));
   }
 
-  const upper = epsilonAt(delta - deltaError) + effectiveEpsError;
-  const lower = Math.max(0, epsilonAt(delta + deltaError) - effectiveEpsError);
-  const estimate = Math.max(0, epsilonAt(delta));
-  return { lower, estimate, upper: Math.max(0, upper), epsError: effectiveEpsError, gridSize: size };
+  return { grid, epsilonAt };
+}
+
+/** PRV epsilon bounds of a normalized history (merged, no zero-step entries, non-empty). */
+export function computePrvEpsilon(history: readonly Mechanism[], options: PrvOptions): PrvBounds {
+  const { delta, epsError, deltaError } = options;
+  const grid = planPrvGrid(history, epsError, deltaError, options.maxGridSize ?? DEFAULT_MAX_GRID_SIZE);
+  if (Number.EPSILON * grid.size > delta - deltaError) {
+    throw new PrivacyError(
+      "numerical-failure",
+      `delta ${delta} is too small for PRV accounting on a grid of ${grid.size} points in double precision; use the rdp accountant or a larger delta`,
+    );
+  }
+  const composed = composePrv(history, grid);
+  const upper = composed.epsilonAt(delta - deltaError) + grid.epsError;
+  const lower = Math.max(0, composed.epsilonAt(delta + deltaError) - grid.epsError);
+  const estimate = Math.max(0, composed.epsilonAt(delta));
+  return { lower, estimate, upper: Math.max(0, upper), epsError: grid.epsError, gridSize: grid.size };
 }

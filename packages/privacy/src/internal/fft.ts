@@ -23,6 +23,9 @@ export interface RealFft {
   inverse(spectrum: RealSpectrum): Float64Array;
 }
 
+/** Complex points per cache block (2^13 points: 128 KiB of re and im). */
+const BLOCK = 8192;
+
 /** Creates a plan for real sequences of length `size`, a power of two >= 4. */
 export function createRealFft(size: number): RealFft {
   if (!Number.isInteger(size) || size < 4 || (size & (size - 1)) !== 0 || size > 2 ** 30) {
@@ -41,6 +44,41 @@ export function createRealFft(size: number): RealFft {
   }
   const bitReverse = buildBitReverse(m);
 
+  // Twiddles of each radix-2 stage stored contiguously: stage with half-span h starts at
+  // offset h - 1 and holds exp(-2 pi i k / (2h)) for k < h (cos and -sin parts).
+  const stageCos = new Float64Array(Math.max(1, m - 1));
+  const stageSin = new Float64Array(Math.max(1, m - 1));
+  for (let half = 1; half < m; half *= 2) {
+    const stride = n / (2 * half);
+    for (let k = 0; k < half; k++) {
+      stageCos[half - 1 + k] = cosTable[k * stride]!;
+      stageSin[half - 1 + k] = sinTable[k * stride]!;
+    }
+  }
+
+  /** Radix-2 butterflies of one stage over [from, to). */
+  function stage(re: Float64Array, im: Float64Array, half: number, sign: number, from: number, to: number): void {
+    const offset = half - 1;
+    for (let start = from; start < to; start += 2 * half) {
+      for (let k = 0; k < half; k++) {
+        const wr = stageCos[offset + k]!;
+        const wi = sign * stageSin[offset + k]!;
+        const a = start + k;
+        const b = a + half;
+        const br = re[b]!;
+        const bi = im[b]!;
+        const tr = wr * br - wi * bi;
+        const ti = wr * bi + wi * br;
+        const ar = re[a]!;
+        const ai = im[a]!;
+        re[b] = ar - tr;
+        im[b] = ai - ti;
+        re[a] = ar + tr;
+        im[a] = ai + ti;
+      }
+    }
+  }
+
   /** In-place complex FFT of length m; sign -1 forward, +1 inverse (unnormalized). */
   function complexFft(re: Float64Array, im: Float64Array, sign: number): void {
     for (let i = 0; i < m; i++) {
@@ -54,27 +92,13 @@ export function createRealFft(size: number): RealFft {
         im[j] = ti;
       }
     }
-    for (let half = 1; half < m; half *= 2) {
-      const stride = n / (2 * half); // table step: twiddle exp(sign 2 pi i k / (2 half))
-      for (let start = 0; start < m; start += 2 * half) {
-        for (let k = 0; k < half; k++) {
-          const wr = cosTable[k * stride]!;
-          const wi = sign * sinTable[k * stride]!;
-          const a = start + k;
-          const b = a + half;
-          const br = re[b]!;
-          const bi = im[b]!;
-          const tr = wr * br - wi * bi;
-          const ti = wr * bi + wi * br;
-          const ar = re[a]!;
-          const ai = im[a]!;
-          re[b] = ar - tr;
-          im[b] = ai - ti;
-          re[a] = ar + tr;
-          im[a] = ai + ti;
-        }
-      }
+    // Stages whose butterflies stay inside a block of BLOCK points run block by block, so
+    // the block stays in cache across those stages; the larger stages sweep the array.
+    const block = Math.min(m, BLOCK);
+    for (let from = 0; from < m; from += block) {
+      for (let half = 1; half < block; half *= 2) stage(re, im, half, sign, from, from + block);
     }
+    for (let half = block; half < m; half *= 2) stage(re, im, half, sign, 0, m);
   }
 
   function forward(x: Float64Array): RealSpectrum {

@@ -1,0 +1,38 @@
+// Times the privacy accountants: one epsilon at 10^4 and 10^6 steps and one calibration,
+// for RDP and PRV. Run after `npx tsc -b packages/privacy`:
+//   node bench/privacy/accountants.mjs [--repeat N]
+import { calibrateNoiseMultiplier, computeEpsilon } from "../../packages/privacy/dist/index.js";
+
+const repeatFlag = process.argv.indexOf("--repeat");
+const repeat = repeatFlag > 0 ? Number(process.argv[repeatFlag + 1]) : 5;
+
+/** Median wall time of `repeat` runs after one warm-up run, in milliseconds. */
+function time(fn) {
+  let result = fn();
+  const times = [];
+  for (let i = 0; i < repeat; i++) {
+    const start = process.hrtime.bigint();
+    result = fn();
+    times.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  times.sort((a, b) => a - b);
+  return { ms: times[Math.floor(times.length / 2)], result };
+}
+
+const delta = 1e-5;
+const cases = [
+  { name: "epsilon, 10^4 steps", target: { rdp: 5, prv: 200 }, run: (accountant) => computeEpsilon({ history: [{ noiseMultiplier: 1.0, sampleRate: 0.001, steps: 10_000 }], delta, accountant }) },
+  { name: "epsilon, 10^6 steps", target: { rdp: 5, prv: 200 }, run: (accountant) => computeEpsilon({ history: [{ noiseMultiplier: 1.0, sampleRate: 0.001, steps: 1_000_000 }], delta, accountant }) },
+  { name: "calibration, eps 8, 10^4 steps", target: { rdp: 2000, prv: 2000 }, run: (accountant) => calibrateNoiseMultiplier({ targetEpsilon: 8, delta, sampleRate: 0.01, steps: 10_000, accountant }) },
+];
+
+console.log(`node ${process.version}, ${repeat} timed runs each (median), sigma 1.0 q 0.001 for epsilon, q 0.01 for calibration, delta 1e-5`);
+console.log("| case | accountant | median ms | target ms | result |");
+console.log("|---|---|---|---|---|");
+for (const c of cases) {
+  for (const accountant of ["rdp", "prv"]) {
+    const { ms, result } = time(() => c.run(accountant));
+    const shown = "noiseMultiplier" in result ? `sigma ${result.noiseMultiplier.toFixed(4)} (eps ${result.epsilon.toFixed(4)})` : `eps ${result.epsilon.toFixed(4)}`;
+    console.log(`| ${c.name} | ${accountant} | ${ms.toFixed(1)} | ${c.target[accountant]} | ${shown} |`);
+  }
+}
