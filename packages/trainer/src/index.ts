@@ -39,3 +39,5 @@ export { buildTrainingGraph } from "./autodiff/build-training-graph.js";
 export type { BuildTrainingGraphOptions, ParamSpec, TrainingGraph } from "./autodiff/build-training-graph.js";
 export type { LossName } from "./autodiff/losses.js";
 export { readInitializers, withInitializers } from "./onnx/initializers.js";
+export { computeGradients } from "./training/compute-gradients.js";
+export type { ComputeGradientsOptions, GradientReport } from "./training/compute-gradients.js";

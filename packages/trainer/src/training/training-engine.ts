@@ -85,6 +85,10 @@ export class TrainingEngine {
   async warmUp(test?: PreparedDataset): Promise<void> {
     const n = Math.min(this.#s.maxBatchSize, this.#s.train.size);
     this.#buffers.fill(this.#s.train, Uint32Array.from({ length: n }, (_, i) => i));
+    // Labels are not checked yet (the class count comes from this run): feed valid zeros.
+    const labels = this.#buffers.labels;
+    if (labels instanceof BigInt64Array) labels.fill(0n);
+    else (labels as Float32Array).fill(0);
     const out = await this.#runPhysical();
     const logits = out["logits"];
     if (logits === undefined || !("dims" in logits)) throw new TrainerError("invalid-model", "the training graph has no 'logits' output");
