@@ -40,3 +40,20 @@ test("spectrum products are circular convolutions", () => {
   for (let j = 0; j < n; j++) assertClose(c[j]!, expected[j] ?? 0, { absolute: 1e-15 });
   assert.throws(() => createRealFft(12), RangeError);
 });
+
+test("large sizes (cache-blocked stages): a shifted impulse has a pure phase spectrum", () => {
+  const n = 2 ** 16;
+  const fft = createRealFft(n);
+  const j = 12345;
+  const x = new Float64Array(n);
+  x[j] = 1;
+  const { re, im } = fft.forward(x);
+  for (const k of [0, 1, 7, 4096, 8191, 8192, 20000, n / 2]) {
+    const angle = (-2 * Math.PI * ((j * k) % n)) / n;
+    assertClose(re[k]!, Math.cos(angle), { absolute: 1e-12 }, `re[${k}]`);
+    assertClose(im[k]!, Math.sin(angle), { absolute: 1e-12 }, `im[${k}]`);
+  }
+  const y = Float64Array.from({ length: n }, (_, i) => Math.cos(i * 0.01) * (i % 5));
+  const back = fft.inverse(fft.forward(y));
+  for (const i of [0, 1, 999, 32768, n - 1]) assertClose(back[i]!, y[i]!, { absolute: 1e-12 });
+});
