@@ -21,6 +21,6 @@ export type { SanctumDatabase, OpenDatabaseOptions } from "./storage/database.js
 export { MIGRATIONS } from "./storage/migrations.js";
 export type { Migration } from "./storage/migrations.js";
 export { createAuditLog, hashAuditEntry } from "./audit/audit-log.js";
-export type { AuditLog, AuditEntry, AuditRecord } from "./audit/audit-log.js";
+export type { AuditLog, AuditLogOptions, AuditEntry, AuditRecord } from "./audit/audit-log.js";
 export type { ModelRegistry } from "./models/model-registry.js";
 export type { ModelRecord, ModelAccess, TensorSpecRecord } from "./models/model-record.js";

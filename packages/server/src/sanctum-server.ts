@@ -93,7 +93,10 @@ export async function createSanctumServer(options: SanctumServerOptions = {}): P
   const db = openDatabase({ path: join(dataDir, "sanctum.db") });
   let pool: ReturnType<typeof createInferencePool> | undefined;
   try {
-    const audit = createAuditLog(db, o.now);
+    const audit = createAuditLog(db, {
+      now: o.now,
+      onWriteError: (err) => logger.error({ errName: (err as Error).name, errCode: (err as { code?: string }).code }, "audit write failed"),
+    });
     const models = await createModelRegistry(db, blobs);
     pool = createInferencePool({
       workers: o.inferenceWorkers,
@@ -166,6 +169,7 @@ export async function createSanctumServer(options: SanctumServerOptions = {}): P
       await closed;
       clearTimeout(grace);
       await activePool.close();
+      audit.flush();
       db.close();
       logger.info("stopped");
     };

@@ -12,7 +12,7 @@ describe("audit log", () => {
     try {
       const db = openDatabase({ path: join(dir, "db") });
       let t = 0;
-      const audit = createAuditLog(db, () => new Date(Date.UTC(2026, 0, 1, 0, 0, t++)));
+      const audit = createAuditLog(db, { now: () => new Date(Date.UTC(2026, 0, 1, 0, 0, t++)) });
       const a = audit.append({ caller: "ed25519:a", method: "ModelService/Predict", object: "mdl_1", outcome: "ok" });
       const b = audit.append({ caller: "anonymous", method: "AttestationService/GetEvidence", object: "", outcome: "ok" });
       audit.append({ caller: "ed25519:c", method: "ModelService/DeleteModel", object: "mdl_1", outcome: "permission_denied" });
@@ -22,6 +22,8 @@ describe("audit log", () => {
       const { prevHash: _p, hash: _h, ...body } = b;
       assert.equal(b.hash, hashAuditEntry(a.hash, body));
       assert.deepEqual(audit.head(), { seq: 3, hash: audit.list()[2]!.hash });
+      const reopened = createAuditLog(db);
+      assert.deepEqual(reopened.head(), audit.head(), "a reopened log continues the chain");
       assert.equal(audit.verify(), undefined);
       assert.deepEqual(audit.list({ afterSeq: 1, limit: 1 }).map((e) => e.seq), [2]);
 

@@ -26,7 +26,10 @@ export type AuditRecord = Pick<AuditEntry, "caller" | "method" | "object" | "out
 
 /** An append-only, hash-chained log of every call, in the metadata database. */
 export interface AuditLog {
+  /** Chains the record and queues it for writing (see {@link createAuditLog}). */
   append(record: AuditRecord): AuditEntry;
+  /** Writes the queued entries now. */
+  flush(): void;
   /** Entries with seq > `afterSeq` (default 0), oldest first, at most `limit` (default 1000). */
   list(options?: { afterSeq?: number; limit?: number }): AuditEntry[];
   /** The newest entry's hash: a commitment to the whole log so far (issue 6 signs it). */
@@ -45,40 +48,79 @@ export function hashAuditEntry(prevHash: string, entry: Omit<AuditEntry, "prevHa
   return createHash("sha256").update(Buffer.from(prevHash, "hex")).update(canonicalJson(entry)).digest("hex");
 }
 
-/** Opens the audit log over the `audit_log` table (migration 1). */
-export function createAuditLog(db: SanctumDatabase, now: () => Date = () => new Date()): AuditLog {
+/** Options of {@link createAuditLog}. */
+export interface AuditLogOptions {
+  /** Injected clock; default `() => new Date()`. */
+  readonly now?: () => Date;
+  /** Called when a batch could not be written (the log then reloads its head from the database). */
+  readonly onWriteError?: (err: unknown) => void;
+}
+
+/**
+ * Opens the audit log over the `audit_log` table (migration 1).
+ *
+ * Entries are chained in memory at once (the returned entry is final) and written in one
+ * transaction per event-loop turn, so a burst of calls costs one commit, not one each. Reads
+ * (`list`, `head`, `verify`) and `flush` write what is pending first; the server flushes
+ * before it closes the database. A process crash can lose the entries of the current turn.
+ */
+export function createAuditLog(db: SanctumDatabase, options: AuditLogOptions = {}): AuditLog {
+  const now = options.now ?? (() => new Date());
   const last = db.prepare("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
   const insert = db.prepare(
     "INSERT INTO audit_log (seq, time, caller, method, object, outcome, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
   );
   const select = db.prepare("SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?");
   const headRow = () => (last.get() as { seq: number; hash: string } | undefined) ?? { seq: 0, hash: GENESIS };
-  // This process is the only writer, so the head is kept in memory (re-read if a write fails).
-  let head: { seq: number; hash: string } | undefined;
-  const appendTx = db.transaction((record: AuditRecord): AuditEntry => {
-    const prev = (head ??= headRow());
-    const body = { seq: prev.seq + 1, time: now().toISOString(), ...pick(record) };
-    const hash = hashAuditEntry(prev.hash, body);
-    insert.run(body.seq, body.time, body.caller, body.method, body.object, body.outcome, prev.hash, hash);
-    return { ...body, prevHash: prev.hash, hash };
+  // This process is the only writer, so the head lives in memory (reloaded if a write fails).
+  let head = headRow();
+  let pending: AuditEntry[] = [];
+  let scheduled = false;
+  const writeAll = db.transaction((entries: readonly AuditEntry[]) => {
+    for (const e of entries) insert.run(e.seq, e.time, e.caller, e.method, e.object, e.outcome, e.prevHash, e.hash);
   });
-  const append = (record: AuditRecord): AuditEntry => {
+  const flush = () => {
+    if (pending.length === 0) return;
+    const batch = pending;
+    pending = [];
     try {
-      const entry = appendTx(record);
-      head = { seq: entry.seq, hash: entry.hash };
-      return entry;
+      writeAll(batch);
     } catch (err) {
-      head = undefined;
+      head = headRow();
       throw err;
     }
   };
+  const flushSoon = () => {
+    scheduled = false;
+    try {
+      flush();
+    } catch (err) {
+      options.onWriteError?.(err);
+    }
+  };
   return {
-    append: (record) => append(record),
-    list(options = {}) {
-      return (select.all(options.afterSeq ?? 0, options.limit ?? 1000) as Row[]).map(fromRow);
+    append(record) {
+      const body = { seq: head.seq + 1, time: now().toISOString(), ...pick(record) };
+      const entry: AuditEntry = { ...body, prevHash: head.hash, hash: hashAuditEntry(head.hash, body) };
+      head = { seq: entry.seq, hash: entry.hash };
+      pending.push(entry);
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flushSoon);
+      }
+      return entry;
     },
-    head: headRow,
+    flush,
+    list(opts = {}) {
+      flush();
+      return (select.all(opts.afterSeq ?? 0, opts.limit ?? 1000) as Row[]).map(fromRow);
+    },
+    head() {
+      flush();
+      return { ...head };
+    },
     verify() {
+      flush();
       let prev = GENESIS;
       for (const row of db.prepare("SELECT * FROM audit_log ORDER BY seq").iterate() as IterableIterator<Row>) {
         const entry = fromRow(row);
