@@ -1,11 +1,12 @@
 /**
  * Real-input FFT of a power-of-two length, for the PRV accountant's convolutions.
  *
- * A real sequence x of length n is packed into the complex sequence z[k] = x[2k] + i x[2k+1]
- * of length n/2, transformed with an iterative radix-2 Cooley-Tukey FFT, and split into the
- * n/2 + 1 non-redundant bins of X (the usual "two real transforms for one complex" step).
- * Twiddles come from a table computed once per size with Math.cos/Math.sin of exact
- * multiples of 2 pi / n, so their error does not grow with the stage count.
+ * A real sequence x of length n is read as the complex sequence z[k] = x[2k] + i x[2k+1]
+ * of length m = n/2 (the same memory, interleaved), transformed with an iterative radix-2
+ * Cooley-Tukey FFT, and split into the n/2 + 1 non-redundant bins of X (the usual "two
+ * real transforms for one complex" step). Twiddles come from tables computed once per size
+ * with Math.cos/Math.sin of exact multiples of 2 pi / n, so their error does not grow with
+ * the stage count. Small stages run block by block so each block stays in cache.
  */
 
 /** Spectrum of a real sequence: bins 0..n/2 (the rest follow by conjugate symmetry). */
@@ -23,7 +24,7 @@ export interface RealFft {
   inverse(spectrum: RealSpectrum): Float64Array;
 }
 
-/** Complex points per cache block (2^13 points: 128 KiB of re and im). */
+/** Complex points per cache block (2^13 points: 128 KiB interleaved). */
 const BLOCK = 8192;
 
 /** Creates a plan for real sequences of length `size`, a power of two >= 4. */
@@ -33,8 +34,7 @@ export function createRealFft(size: number): RealFft {
   }
   const n = size;
   const m = n / 2;
-  // cos/sin(2 pi k / n) for k < n/2: the complex FFT of length m uses every other entry,
-  // the real split step uses all of them.
+  // cos/sin(2 pi k / n) for k < n/2, for the real split step.
   const cosTable = new Float64Array(m);
   const sinTable = new Float64Array(m);
   for (let k = 0; k < m; k++) {
@@ -42,10 +42,8 @@ export function createRealFft(size: number): RealFft {
     cosTable[k] = Math.cos(angle);
     sinTable[k] = Math.sin(angle);
   }
-  const bitReverse = buildBitReverse(m);
-
-  // Twiddles of each radix-2 stage stored contiguously: stage with half-span h starts at
-  // offset h - 1 and holds exp(-2 pi i k / (2h)) for k < h (cos and -sin parts).
+  // Twiddles of each radix-2 stage stored contiguously: the stage of half-span h starts at
+  // offset h - 1 and holds cos and sin of 2 pi k / (2h) for k < h.
   const stageCos = new Float64Array(Math.max(1, m - 1));
   const stageSin = new Float64Array(Math.max(1, m - 1));
   for (let half = 1; half < m; half *= 2) {
@@ -55,71 +53,65 @@ export function createRealFft(size: number): RealFft {
       stageSin[half - 1 + k] = sinTable[k * stride]!;
     }
   }
+  const bitReverse = buildBitReverse(m);
 
-  /** Radix-2 butterflies of one stage over [from, to). */
-  function stage(re: Float64Array, im: Float64Array, half: number, sign: number, from: number, to: number): void {
+  /** Radix-2 butterflies of one stage over complex points [from, to) of interleaved d. */
+  function stage(d: Float64Array, half: number, sign: number, from: number, to: number): void {
     const offset = half - 1;
     for (let start = from; start < to; start += 2 * half) {
       for (let k = 0; k < half; k++) {
         const wr = stageCos[offset + k]!;
         const wi = sign * stageSin[offset + k]!;
-        const a = start + k;
-        const b = a + half;
-        const br = re[b]!;
-        const bi = im[b]!;
+        const a = 2 * (start + k);
+        const b = a + 2 * half;
+        const br = d[b]!;
+        const bi = d[b + 1]!;
         const tr = wr * br - wi * bi;
         const ti = wr * bi + wi * br;
-        const ar = re[a]!;
-        const ai = im[a]!;
-        re[b] = ar - tr;
-        im[b] = ai - ti;
-        re[a] = ar + tr;
-        im[a] = ai + ti;
+        const ar = d[a]!;
+        const ai = d[a + 1]!;
+        d[b] = ar - tr;
+        d[b + 1] = ai - ti;
+        d[a] = ar + tr;
+        d[a + 1] = ai + ti;
       }
     }
   }
 
-  /** In-place complex FFT of length m; sign -1 forward, +1 inverse (unnormalized). */
-  function complexFft(re: Float64Array, im: Float64Array, sign: number): void {
+  /** In-place complex FFT of m interleaved points; sign -1 forward, +1 inverse (unnormalized). */
+  function complexFft(d: Float64Array, sign: number): void {
     for (let i = 0; i < m; i++) {
       const j = bitReverse[i]!;
       if (j > i) {
-        const tr = re[i]!;
-        re[i] = re[j]!;
-        re[j] = tr;
-        const ti = im[i]!;
-        im[i] = im[j]!;
-        im[j] = ti;
+        const tr = d[2 * i]!;
+        const ti = d[2 * i + 1]!;
+        d[2 * i] = d[2 * j]!;
+        d[2 * i + 1] = d[2 * j + 1]!;
+        d[2 * j] = tr;
+        d[2 * j + 1] = ti;
       }
     }
-    // Stages whose butterflies stay inside a block of BLOCK points run block by block, so
-    // the block stays in cache across those stages; the larger stages sweep the array.
     const block = Math.min(m, BLOCK);
     for (let from = 0; from < m; from += block) {
-      for (let half = 1; half < block; half *= 2) stage(re, im, half, sign, from, from + block);
+      for (let half = 1; half < block; half *= 2) stage(d, half, sign, from, from + block);
     }
-    for (let half = block; half < m; half *= 2) stage(re, im, half, sign, 0, m);
+    for (let half = block; half < m; half *= 2) stage(d, half, sign, 0, m);
   }
 
   function forward(x: Float64Array): RealSpectrum {
     if (x.length !== n) throw new RangeError(`FFT input must have length ${n}, got ${x.length}`);
-    const zr = new Float64Array(m);
-    const zi = new Float64Array(m);
-    for (let k = 0; k < m; k++) {
-      zr[k] = x[2 * k]!;
-      zi[k] = x[2 * k + 1]!;
-    }
-    complexFft(zr, zi, -1);
+    const z = Float64Array.from(x); // z[k] = x[2k] + i x[2k+1], interleaved
+    complexFft(z, -1);
     const re = new Float64Array(m + 1);
     const im = new Float64Array(m + 1);
     for (let k = 0; k <= m; k++) {
-      const k1 = k % m;
-      const k2 = (m - k) % m;
+      const k1 = 2 * (k % m);
+      const k2 = 2 * ((m - k) % m);
       // Even part E = (Z[k] + conj Z[m-k]) / 2, odd part O = (Z[k] - conj Z[m-k]) / (2i).
-      const er = 0.5 * (zr[k1]! + zr[k2]!);
-      const ei = 0.5 * (zi[k1]! - zi[k2]!);
-      const or = 0.5 * (zi[k1]! + zi[k2]!);
-      const oi = -0.5 * (zr[k1]! - zr[k2]!);
+      const er = 0.5 * (z[k1]! + z[k2]!);
+      const ei = 0.5 * (z[k1 + 1]! - z[k2 + 1]!);
+      const or = 0.5 * (z[k1 + 1]! + z[k2 + 1]!);
+      const oi = -0.5 * (z[k1]! - z[k2]!);
       // X[k] = E + exp(-2 pi i k / n) O
       const c = k < m ? cosTable[k]! : -1;
       const s = k < m ? -sinTable[k]! : 0;
@@ -134,12 +126,11 @@ export function createRealFft(size: number): RealFft {
     if (re.length !== m + 1 || im.length !== m + 1) {
       throw new RangeError(`spectrum must have ${m + 1} bins, got ${re.length}`);
     }
-    const zr = new Float64Array(m);
-    const zi = new Float64Array(m);
+    const z = new Float64Array(n);
     for (let k = 0; k < m; k++) {
       const xr1 = re[k]!;
       const xi1 = im[k]!;
-      const xr2 = re[m - k]!; // conj(X[m - k]) = X[n - (m - k)] ... the mirrored bin
+      const xr2 = re[m - k]!; // conj(X[m - k])
       const xi2 = -im[m - k]!;
       const er = 0.5 * (xr1 + xr2);
       const ei = 0.5 * (xi1 + xi2);
@@ -151,17 +142,14 @@ export function createRealFft(size: number): RealFft {
       const or = dr * c - di * s;
       const oi = dr * s + di * c;
       // Z = E + i O
-      zr[k] = er - oi;
-      zi[k] = ei + or;
+      z[2 * k] = er - oi;
+      z[2 * k + 1] = ei + or;
     }
-    complexFft(zr, zi, 1);
-    const x = new Float64Array(n);
+    complexFft(z, 1);
+    // z[k] = x[2k] + i x[2k+1]: the interleaved buffer is x, up to the 1/m scale.
     const scale = 1 / m;
-    for (let k = 0; k < m; k++) {
-      x[2 * k] = zr[k]! * scale;
-      x[2 * k + 1] = zi[k]! * scale;
-    }
-    return x;
+    for (let j = 0; j < n; j++) z[j]! *= scale;
+    return z;
   }
 
   return { size: n, forward, inverse };
