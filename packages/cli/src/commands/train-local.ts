@@ -52,7 +52,7 @@ export function registerTrainLocal(program: Command): void {
     .addOption(new Option("--loss <name>", "loss applied to the model's first output").choices(LOSS_CHOICES).makeOptionMandatory())
     .requiredOption("--epochs <n>", "epochs, an integer >= 1")
     .requiredOption("--batch-size <n>", "logical batch size (DP: expected Poisson batch, sampling rate q = B / N)")
-    .option("--max-batch-size <n>", "largest physical batch run at once (memory bound); default min(batch size, 256)")
+    .option("--max-batch-size <n>", "largest physical batch run at once (memory bound); default 256")
     .option("--max-grad-norm <c>", "per-sample clipping norm C > 0 (required with DP)")
     .option("--epsilon <e>", "target epsilon > 0: calibrates the noise (needs --delta)")
     .option("--delta <d>", "delta in (0, 1); default 1e-5 with --noise-multiplier")

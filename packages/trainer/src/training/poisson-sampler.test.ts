@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { samplePoisson, shuffledIndices, splitPhysical, stepsPerEpoch } from "./poisson-sampler.js";
+import { physicalBatchSize, samplePoisson, shuffledIndices, splitPhysical, stepsPerEpoch } from "./poisson-sampler.js";
 import { createSecureRandom, createSeededRandom } from "./random-source.js";
 
 test("Poisson sampling includes each record with probability q", () => {
@@ -44,4 +44,14 @@ test("shuffledIndices is a permutation; splitPhysical caps sizes; stepsPerEpoch 
   assert.equal(stepsPerEpoch(256 / 60000), 234);
   assert.equal(stepsPerEpoch(0.5), 2);
   assert.equal(stepsPerEpoch(1), 1);
+});
+
+test("physicalBatchSize covers a Poisson batch with few, evenly filled runs", () => {
+  assert.equal(physicalBatchSize("non-private", 1000, 60000, 256), 256);
+  assert.equal(physicalBatchSize("non-private", 100, 60000, 256), 100);
+  // B 128 of 1438: U = ceil(128 + 4 sqrt(128 * 0.911)) = 172 -> one run of 172.
+  assert.equal(physicalBatchSize("dp", 128, 1438, 256), 172);
+  // B 2048 of 60000: U = 2226 -> 5 runs of 446 rather than 4 or 5 runs of 512.
+  assert.equal(physicalBatchSize("dp", 2048, 60000, 512), 446);
+  assert.equal(physicalBatchSize("dp", 10, 10, 4), 4);
 });

@@ -53,3 +53,18 @@ export function splitPhysical(indices: Uint32Array, maxSize: number): Uint32Arra
   for (let start = 0; start < indices.length; start += maxSize) out.push(indices.subarray(start, start + maxSize));
   return out;
 }
+
+/**
+ * The fixed physical batch shape for a logical batch. Non-private: min(batchSize, maxBatchSize).
+ * DP: Poisson batches vary (Binomial(N, q), std sqrt(B (1 - q))), so the capacity covers
+ * B + 4 std with as few physical batches k as maxBatchSize allows, split evenly: k batches of
+ * ceil(U / k). This keeps padding small and the number of runs per step almost constant
+ * (a batch beyond U, probability ~3e-5, just takes one more run).
+ */
+export function physicalBatchSize(mode: "dp" | "non-private", batchSize: number, datasetSize: number, maxBatchSize: number): number {
+  if (mode === "non-private") return Math.min(batchSize, maxBatchSize);
+  const q = batchSize / datasetSize;
+  const upper = Math.min(datasetSize, Math.ceil(batchSize + 4 * Math.sqrt(batchSize * (1 - q))));
+  const k = Math.ceil(upper / maxBatchSize);
+  return Math.ceil(upper / k);
+}

@@ -7,6 +7,7 @@ import { rowLoss } from "./eval-loss.js";
 import { countCorrect, TrainingEngine } from "./training-engine.js";
 import { createOptimizer } from "./optimizer.js";
 import { epsilonOf, planTraining } from "./plan-training.js";
+import { physicalBatchSize } from "./poisson-sampler.js";
 import { createSecureRandom, createSeededRandom } from "./random-source.js";
 import { validateTrainerOptions, type ResolvedTrainerOptions } from "./validate-trainer-options.js";
 import type { EvaluationResult, FitResult, MechanismRecord, PrivacyReport, TrainerOptions, TrainingPlan, TrainingProgress } from "./training-types.js";
@@ -61,8 +62,7 @@ export class TrainerCore {
       train,
       mode,
       batchSize: o.batchSize,
-      // Physical capacity: never more than a logical batch can hold (all records under Poisson sampling).
-      maxBatchSize: Math.min(o.maxBatchSize, mode === "dp" ? train.size : o.batchSize),
+      maxBatchSize: physicalBatchSize(mode, o.batchSize, train.size, o.maxBatchSize),
       maxGradNorm: o.privacy.mode === "dp" ? o.privacy.maxGradNorm : 0,
       samplingRandom: o.seed === undefined ? createSecureRandom() : createSeededRandom(o.seed, "sampling"),
       noiseRandom: o.insecureReproducibleNoise && o.seed !== undefined ? createSeededRandom(o.seed, "noise") : createSecureRandom(),

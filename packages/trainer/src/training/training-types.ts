@@ -56,7 +56,10 @@ export interface TrainerOptions {
    * Integer in [1, N].
    */
   readonly batchSize: number;
-  /** Largest physical batch fed to onnxruntime (memory bound); default min(batchSize, 256); >= 1. */
+  /**
+   * Largest physical batch fed to onnxruntime (a memory bound), integer >= 1; default 256.
+   * A logical batch runs as physical batches of one fixed shape <= this, padded and masked.
+   */
   readonly maxBatchSize?: number;
   /**
    * Makes Poisson sampling / shuffling reproducible (experiments). Never makes the DP noise

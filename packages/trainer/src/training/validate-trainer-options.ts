@@ -39,7 +39,7 @@ export function validateTrainerOptions(o: TrainerOptions): ResolvedTrainerOption
   if (!(o.model instanceof Uint8Array) || o.model.length === 0) invalid("model must be the ONNX model's bytes (a non-empty Uint8Array)");
   if (!LOSSES.includes(o.loss)) invalid(`loss must be one of ${LOSSES.join(", ")}, got ${String(o.loss)}`);
   const batchSize = positive("batchSize", o.batchSize, { integer: true, min: 1 });
-  const maxBatchSize = o.maxBatchSize === undefined ? Math.min(batchSize, 256) : positive("maxBatchSize", o.maxBatchSize, { integer: true, min: 1 });
+  const maxBatchSize = o.maxBatchSize === undefined ? 256 : positive("maxBatchSize", o.maxBatchSize, { integer: true, min: 1 });
   const p = o.privacy;
   let privacy: PrivacyOptions;
   if (p?.mode === "non-private") {
