@@ -124,16 +124,15 @@ export function composePrv(history: readonly Mechanism[], grid: PrvGrid): Compos
   const t0 = tMin + totalShift;
   const decay = Math.exp(-dt);
   const d1 = new Float64Array(size);
-  const scaledD2 = new Float64Array(size);
-  const negDelta = new Float64Array(size);
+  const negDelta = new Float64Array(size); // e^{t_i} d2[i] - d1[i] = -delta(t_i)
   let tail = 0;
   let scaledTail = 0;
   for (let i = size - 1; i >= 0; i--) {
-    const p = circular[(i - roll + size) % size]!;
+    const source = i - roll;
+    const p = circular[source < 0 ? source + size : source]!;
     tail += p;
     scaledTail = p + decay * scaledTail;
     d1[i] = tail;
-    scaledD2[i] = scaledTail;
     negDelta[i] = scaledTail - tail;
   }
 
@@ -151,7 +150,8 @@ export function composePrv(history: readonly Mechanism[], grid: PrvGrid): Compos
     const ti = t0 + i * dt;
     if (i === 0) return ti;
     const numerator = d1[i]! - target;
-    const value = numerator > 0 && scaledD2[i]! > 0 ? ti + Math.log(numerator / scaledD2[i]!) : ti;
+    const scaledD2 = negDelta[i]! + d1[i]!;
+    const value = numerator > 0 && scaledD2 > 0 ? ti + Math.log(numerator / scaledD2) : ti;
     // The solution lies in [t_{i-1}, t_i]; clamping only guards against FFT round-off.
     return Math.min(ti, Math.max(ti - dt, value));
   }

@@ -1,9 +1,8 @@
 import type { AccountantName, Mechanism } from "../mechanism.js";
 import { PrivacyError } from "../privacy-error.js";
 import { computeEpsilon } from "../compute-epsilon.js";
-import { composePrv } from "../prv.js";
+import { composePrv, DEFAULT_MAX_GRID_SIZE } from "../prv.js";
 import { planPrvGrid } from "./prv-grid.js";
-import { DEFAULT_MAX_GRID_SIZE } from "../prv.js";
 
 /**
  * Epsilon for the calibration search, cheaply where the answer is far from the target.
