@@ -29,32 +29,45 @@ export function convGeometry(node: NodeProto, weightShape: readonly number[]): C
 }
 
 /**
- * im2col as a convolution: a depthwise Conv whose kernel is the identity over the kernel
- * window gives U[n, c*K + j, p] = x_pad[n, c, window(p) + offset(j)], K = prod(kernel),
- * matching the (c, kh, kw) flattening of a Conv weight. Returns U as [N, C*K, P].
+ * im2col by strided slices: for each kernel offset j, one Slice of the padded input (start
+ * j * dilation, step stride) is the input every window sees at that offset; stacking the K
+ * slices gives U[n, c, j, p] = x_pad[n, c, window(p) + offset(j)], K = prod(kernel), which
+ * reshaped to [N, G, Cg*K, P] matches the (c, kh, kw) flattening of a grouped Conv weight.
+ * Pure strided copies: cheaper in onnxruntime than an identity-kernel Conv or a Gather.
  */
-export function unfold(b: GraphBuilder, x: string, channels: number, geo: ConvGeometry): string {
+export function unfold(b: GraphBuilder, x: string, channels: number, spatial: readonly number[], geo: ConvGeometry): string {
+  const sp = spatial.length;
+  const padded = spatial.map((n, i) => n + (geo.pads[i] ?? 0) + (geo.pads[i + sp] ?? 0));
+  const out = padded.map((n, i) => Math.floor((n - (geo.dilations[i] ?? 1) * ((geo.kernel[i] ?? 1) - 1) - 1) / (geo.strides[i] ?? 1)) + 1);
   const k = geo.kernel.reduce((a, c) => a * c, 1);
-  const eye = new Float32Array(channels * k * k);
-  for (let c = 0; c < channels; c++) for (let j = 0; j < k; j++) eye[(c * k + j) * k + j] = 1;
-  const kernel = b.f32(eye, [channels * k, 1, ...geo.kernel]);
-  const u = b.op1("Conv", [x, kernel], [
-    attr.ints("kernel_shape", geo.kernel), attr.ints("strides", geo.strides), attr.ints("pads", geo.pads),
-    attr.ints("dilations", geo.dilations), attr.int("group", channels),
-  ]);
-  return b.reshape(u, [0, channels * k, -1]);
+  const p = out.reduce((a, c) => a * c, 1);
+  const pads = [0, 0, ...geo.pads.slice(0, sp), 0, 0, ...geo.pads.slice(sp)];
+  const xp = pads.some((v) => v !== 0) ? b.op1("Pad", [x, b.i64(pads)]) : x;
+  const axes = b.i64(Array.from({ length: sp }, (_, i) => i + 2));
+  const steps = b.i64(geo.strides);
+  const parts: string[] = [];
+  for (let j = 0; j < k; j++) {
+    const offset = new Array<number>(sp).fill(0);
+    let rem = j;
+    for (let d = sp - 1; d >= 0; d--) { offset[d] = (rem % (geo.kernel[d] ?? 1)) * (geo.dilations[d] ?? 1); rem = Math.floor(rem / (geo.kernel[d] ?? 1)); }
+    const ends = offset.map((o, d) => o + ((out[d] ?? 1) - 1) * (geo.strides[d] ?? 1) + 1);
+    const slice = b.op1("Slice", [xp, b.i64(offset), b.i64(ends), axes, steps]);
+    parts.push(b.unsqueeze(slice, [2]));
+  }
+  const stacked = parts.length === 1 ? parts[0] ?? "" : b.op1("Concat", parts, [attr.int("axis", 2)]);
+  return b.reshape(stacked, [0, geo.group, (channels / geo.group) * k, p]);
 }
 
 /**
  * Per-sample weight gradients of a Conv as [N, G, Cout/G, Cin/G*K]: g_n (per group) times
  * U_n^T, batched over samples and groups.
  */
-export function perSampleConvGrad(b: GraphBuilder, x: string, g: string, wShape: readonly number[], geo: ConvGeometry): string {
+export function perSampleConvGrad(b: GraphBuilder, x: string, spatial: readonly number[], g: string, wShape: readonly number[], geo: ConvGeometry): string {
   const [cout = 0, cg = 0] = wShape;
   const k = geo.kernel.reduce((a, c) => a * c, 1);
   const cin = cg * geo.group;
-  const u = unfold(b, x, cin, geo);
-  const ug = b.reshape(u, [0, geo.group, cg * k, -1]);
+  const u = unfold(b, x, cin, spatial, geo);
   const gg = b.reshape(g, [0, geo.group, cout / geo.group, -1]);
-  return b.matmul(gg, b.transpose(ug, [0, 1, 3, 2]));
+  void k;
+  return b.matmul(gg, b.transpose(u, [0, 1, 3, 2]));
 }

@@ -79,7 +79,8 @@ export function perSampleUse(ctx: VjpContext, i: number): PerSampleUse {
       const x = node.input[0] ?? "";
       const { batch, inner } = batchOf(x, ctx.info(x), where(ctx));
       if (batch.axis !== 0 || batch.outer !== 1 || inner !== 1) break;
-      const ps = perSampleConvGrad(b, x, g, paramShape, convGeometry(node, paramShape));
+      const spatial = staticShape(ctx, x, 2);
+      const ps = perSampleConvGrad(b, x, spatial, g, paramShape, convGeometry(node, paramShape));
       return materialized(b, b.reshape(ps, [-1, ...paramShape]), paramShape);
     }
     case "Gather": {

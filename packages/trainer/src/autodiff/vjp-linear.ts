@@ -80,7 +80,7 @@ const conv: VjpRule = (ctx) => {
     ]);
   }
   if (ctx.want[1]) {
-    const ps = perSampleConvGrad(b, x, g, ws, geo);
+    const ps = perSampleConvGrad(b, x, staticSpatial(ctx, x), g, ws, geo);
     out[1] = b.reshape(b.reduceSum(ps, [0], false), ws);
   }
   if (bias !== undefined && bias !== "" && ctx.want[2]) {
@@ -98,6 +98,13 @@ function staticSpatial(ctx: VjpContext, name: string): number[] {
   });
 }
 
+/**
+ * MaxPool backward as col2im: for each kernel offset j, the window's gradient is kept where
+ * the window's argmax (MaxPool's Indices output, flat, taken mod H*W) is the input position
+ * at offset j; a depthwise ConvTranspose with one-hot kernels then adds every offset's
+ * contribution back at its input position. Elementwise ops and one ConvTranspose, all
+ * parallel (onnxruntime's ScatterElements with reduction is not).
+ */
 const maxPool: VjpRule = (ctx) => {
   const { b, node } = ctx;
   if (!ctx.want[0]) return [undefined];
@@ -105,13 +112,51 @@ const maxPool: VjpRule = (ctx) => {
   const idx = node.output[1];
   if (idx === undefined || idx === "") throw new Error("internal: MaxPool without indices");
   if (attrInt(node, "storage_order", 0) !== 0) throw new TrainerError("unsupported-op", `MaxPool node "${node.name}": storage_order=1`);
-  // Indices are flat over the whole input (ONNX MaxPool), so one ScatterElements puts every
-  // gradient back; "add" handles windows that overlap.
-  const flatZeros = b.reshape(b.zerosOfShape(b.shapeOf(x)), [-1]);
-  const scattered = b.op1("ScatterElements", [flatZeros, b.reshape(idx, [-1]), b.reshape(gradOf(ctx), [-1])], [
-    attr.int("axis", 0), attr.string("reduction", "add"),
-  ]);
-  return [b.reshape(scattered, b.shapeOf(x))];
+  if (attrString(node, "auto_pad", "NOTSET") !== "NOTSET") throw new TrainerError("unsupported-op", `MaxPool node "${node.name}": auto_pad`);
+  const xs = staticSpatial(ctx, x);
+  const ys = staticSpatial(ctx, node.output[0] ?? "");
+  const channels = staticShape(ctx, x, 1)[0] ?? 1;
+  const sp = xs.length;
+  const kernel = attrInts(node, "kernel_shape") ?? [];
+  const strides = attrInts(node, "strides") ?? new Array<number>(sp).fill(1);
+  const pads = attrInts(node, "pads") ?? new Array<number>(2 * sp).fill(0);
+  const dil = attrInts(node, "dilations") ?? new Array<number>(sp).fill(1);
+  const nIn = xs.reduce((a, c) => a * c, 1);
+  const nOut = ys.reduce((a, c) => a * c, 1);
+  const k = kernel.reduce((a, c) => a * c, 1);
+  // position[j, o] = flat input position of offset j in window o (-1 in the padding).
+  const position = new Array<number>(k * nOut).fill(-1);
+  for (let q = 0; q < nOut; q++) {
+    const o: number[] = new Array<number>(sp).fill(0);
+    let r = q;
+    for (let d = sp - 1; d >= 0; d--) { o[d] = r % (ys[d] ?? 1); r = Math.floor(r / (ys[d] ?? 1)); }
+    for (let j = 0; j < k; j++) {
+      let rj = j, flat = 0, stride = 1, inside = true;
+      for (let d = sp - 1; d >= 0; d--) {
+        const kj = rj % (kernel[d] ?? 1);
+        rj = Math.floor(rj / (kernel[d] ?? 1));
+        const i = (o[d] ?? 0) * (strides[d] ?? 1) - (pads[d] ?? 0) + kj * (dil[d] ?? 1);
+        if (i < 0 || i >= (xs[d] ?? 0)) inside = false;
+        flat += i * stride;
+        stride *= xs[d] ?? 1;
+      }
+      if (inside) position[j * nOut + q] = flat;
+    }
+  }
+  const local = b.unsqueeze(b.op1("Mod", [idx, b.i64([nIn], [])]), [2]);
+  const hit = b.op1("Equal", [local, b.i64(position, [k, ...ys])]);
+  const kept = b.op1("Where", [hit, b.unsqueeze(gradOf(ctx), [2]), b.f32(0)]);
+  const cols = b.reshape(kept, [0, channels * k, ...ys]);
+  const eye = new Float32Array(channels * k * k);
+  for (let c = 0; c < channels; c++) for (let j = 0; j < k; j++) eye[(c * k + j) * k + j] = 1;
+  const outputPadding = xs.map((n, i) => n - (((ys[i] ?? 0) - 1) * (strides[i] ?? 1) - (pads[i] ?? 0) - (pads[i + sp] ?? 0) + (dil[i] ?? 1) * ((kernel[i] ?? 1) - 1) + 1));
+  if (outputPadding.some((v, i) => v < 0 || v >= Math.max(strides[i] ?? 1, dil[i] ?? 1))) {
+    throw new TrainerError("unsupported-op", `MaxPool node "${node.name}": ceil_mode geometry is not differentiable here`);
+  }
+  return [b.op1("ConvTranspose", [cols, b.f32(eye, [channels * k, 1, ...kernel])], [
+    attr.ints("kernel_shape", kernel), attr.ints("strides", strides), attr.ints("pads", pads), attr.ints("dilations", dil),
+    attr.int("group", channels), attr.ints("output_padding", outputPadding),
+  ])];
 };
 
 const averagePool: VjpRule = (ctx) => {
