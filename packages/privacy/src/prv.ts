@@ -53,11 +53,19 @@ export interface ComposedPrv {
 
 export const DEFAULT_MAX_GRID_SIZE = 2 ** 22;
 
-/** The last FFT plan: calibration evaluates many epsilons on grids of the same size. */
-let cachedPlan: RealFft | undefined;
+/**
+ * Recent FFT plans by size, weakly held: a calibration evaluates many epsilons on two grid
+ * sizes (coarse and fine) within one synchronous job, which keeps the plans alive, while a
+ * server does not keep tens of MiB of twiddle tables after its last accounting.
+ */
+const cachedPlans = new Map<number, WeakRef<RealFft>>();
 function planFor(size: number): RealFft {
-  if (cachedPlan?.size !== size) cachedPlan = createRealFft(size);
-  return cachedPlan;
+  const cached = cachedPlans.get(size)?.deref();
+  if (cached !== undefined) return cached;
+  const plan = createRealFft(size);
+  if (cachedPlans.size >= 4) cachedPlans.clear();
+  cachedPlans.set(size, new WeakRef(plan));
+  return plan;
 }
 
 /** Index of the first element >= value (numpy searchsorted, side "left"). */
