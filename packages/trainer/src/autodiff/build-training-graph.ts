@@ -145,7 +145,10 @@ export function buildTrainingGraph(model: Uint8Array, options: BuildTrainingGrap
   // Phase A: one backward pass over activations; record every use of a parameter view.
   interface Use { node: NodeProto; input: number; gradOut: (string | undefined)[] }
   const uses: Use[] = [];
-  const ctxFor = (node: NodeProto, gradOut: readonly (string | undefined)[], want: readonly boolean[]): VjpContext => ({ b: builder, node, info, gradOut, want });
+  const ctxFor = (node: NodeProto, gradOut: readonly (string | undefined)[], want: readonly boolean[]): VjpContext => {
+    builder.scope = node.name;
+    return { b: builder, node, info, gradOut, want };
+  };
   for (let k = forward.length - 1; k >= 0; k--) {
     const node = forward[k];
     if (node === undefined) continue;

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as ort from "onnxruntime-node";
+import { readInitializers } from "../onnx/initializers.js";
 import { attr } from "./attributes.js";
+import { buildTrainingGraph } from "./build-training-graph.js";
 import { checkGradients } from "./testing/gradient-check.js";
 import { type TinyModelSpec, type TinyNode, randn, tinyModel } from "./testing/tiny-model.js";
 
@@ -106,5 +108,35 @@ describe("Gather embeddings (ghost norm with equal token ids)", () => {
     assert.ok(r.finiteDifferenceError < 2e-2, `fd ${r.finiteDifferenceError}`);
     assert.ok(r.normError < 1e-4, `norms ${r.normError}`);
     assert.ok(r.clippedError < 1e-4, `clipped ${r.clippedError}`);
+  });
+});
+
+describe("Dropout in training mode", () => {
+  it("reuses the forward's mask in the backward", async () => {
+    const model = tinyModel({
+      inputs: [{ name: "x", shape: [4, 50] }],
+      params: [{ name: "p0", shape: [50], data: randn(50, 3).map((v) => (Math.abs(v) < 0.1 ? 0.5 : v)) }],
+      consts: [{ name: "ratio", shape: [], float: Float32Array.of(0.5) }, { name: "train", shape: [], bool: [true] }],
+      nodes: [n("Mul", ["x", "p0"], ["h"]), n("Dropout", ["h", "ratio", "train"], ["y", "mask"])],
+      output: { name: "y", shape: [4, 50] },
+    });
+    const graph = buildTrainingGraph(model, { loss: "mse", mode: "non-private" });
+    const p0 = readInitializers(model).get("p0")?.data ?? new Float32Array();
+    const session = await ort.InferenceSession.create(graph.model);
+    const out = await session.run({
+      x: new ort.Tensor("float32", randn(200, 5), [4, 50]), p0: new ort.Tensor("float32", p0, [50]),
+      labels: new ort.Tensor("float32", new Float32Array(200), [4, 50]), sample_mask: new ort.Tensor("float32", Float32Array.of(1, 1, 1, 1), [4]),
+    });
+    await session.release();
+    const y = out["logits"]?.data as Float32Array;
+    const grad = out["grad:p0"]?.data as Float32Array;
+    // loss_b = mean_j y_bj^2 with y = x p0 mask / (1 - r): d/dp0_j = sum_b (2/50) y_bj^2 / p0_j.
+    let dropped = 0;
+    for (let j = 0; j < 50; j++) {
+      let want = 0;
+      for (let b = 0; b < 4; b++) { const v = y[b * 50 + j] ?? 0; want += (2 / 50) * v * v / (p0[j] ?? 1); if (v === 0) dropped++; }
+      assert.ok(Math.abs((grad[j] ?? 0) - want) <= 1e-4 * Math.max(1, Math.abs(want)), `p0[${j}]`);
+    }
+    assert.ok(dropped > 40 && dropped < 160, `about half the units are dropped (${dropped} of 200)`);
   });
 });

@@ -14,6 +14,8 @@ export class GraphBuilder {
   private readonly memo = new Map<string, string[]>();
   private readonly constants = new Map<string, string>();
   private counter = 0;
+  /** Forward node being differentiated; prefixes emitted node names (readable profiles). */
+  scope = "";
 
   constructor(
     /** Default-domain opset of the graph the nodes go into (selects attribute or input forms). */
@@ -36,7 +38,7 @@ export class GraphBuilder {
     const hit = this.memo.get(key);
     if (hit !== undefined) return hit;
     const outs = Array.from({ length: outputs }, () => this.fresh(opType));
-    this.nodes.push(create(NodeProtoSchema, { opType, input: [...inputs], output: outs, name: this.fresh(`${opType}_node`), attribute: [...attrs] }));
+    this.nodes.push(create(NodeProtoSchema, { opType, input: [...inputs], output: outs, name: this.fresh(`${this.scope}/${opType}_node`), attribute: [...attrs] }));
     this.memo.set(key, outs);
     return outs;
   }

@@ -124,6 +124,8 @@ export const elementwiseRules: Readonly<Record<string, VjpRule>> = {
     let scaled: string;
     if (ratio !== undefined) {
       const r = ratio[0] ?? 0.5;
+      // PyTorch exports Dropout(p=0) too; its mask is all ones, so the gradient passes as is.
+      if (r === 0) return [g, ...node.input.slice(1).map(() => undefined)];
       scaled = b.scale(g, r >= 1 ? 0 : 1 / (1 - r));
     } else {
       scaled = b.div(g, b.sub(b.f32(1), ratioIn ?? ""));
