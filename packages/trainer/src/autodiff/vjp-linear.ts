@@ -143,10 +143,12 @@ const maxPool: VjpRule = (ctx) => {
       if (inside) position[j * nOut + q] = flat;
     }
   }
-  const local = b.unsqueeze(b.op1("Mod", [idx, b.i64([nIn], [])]), [2]);
-  const hit = b.op1("Equal", [local, b.i64(position, [k, ...ys])]);
-  const kept = b.op1("Where", [hit, b.unsqueeze(gradOf(ctx), [2]), b.f32(0)]);
-  const cols = b.reshape(kept, [0, channels * k, ...ys]);
+  // Flat index of each (n, c) plane's first element: subtracting it is cheaper than Mod.
+  const planes = b.op1("Mul", [b.op1("Range", [b.i64([0], []), b.op1("ReduceProd", [b.op1("Shape", [idx], [attr.int("end", 2)])], [attr.int("keepdims", 0)]), b.i64([1], [])]), b.i64([nIn], [])]);
+  const local = b.unsqueeze(b.sub(b.reshape(idx, [-1, nOut]), b.unsqueeze(planes, [1])), [1]);
+  const hit = b.cast(b.op1("Equal", [local, b.i64(position, [k, nOut])]), 1);
+  const kept = b.mul(hit, b.unsqueeze(b.reshape(gradOf(ctx), [-1, nOut]), [1]));
+  const cols = b.reshape(kept, [-1, channels * k, ...ys]);
   const eye = new Float32Array(channels * k * k);
   for (let c = 0; c < channels; c++) for (let j = 0; j < k; j++) eye[(c * k + j) * k + j] = 1;
   const outputPadding = xs.map((n, i) => n - (((ys[i] ?? 0) - 1) * (strides[i] ?? 1) - (pads[i] ?? 0) - (pads[i + sp] ?? 0) + (dil[i] ?? 1) * ((kernel[i] ?? 1) - 1) + 1));
