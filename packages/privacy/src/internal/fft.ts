@@ -1,15 +1,26 @@
 /**
- * Real-input FFT of a power-of-two length, for the PRV accountant's convolutions.
+ * Real-input FFT of a power-of-two length, for the PRV accountant's convolutions, whose
+ * only use of a spectrum is pointwise (powers and products). The spectrum is therefore
+ * kept in bit-reversed order and no permutation pass is ever made:
  *
- * A real sequence x of length n is read as the complex sequence z[k] = x[2k] + i x[2k+1]
- * of length m = n/2 (the same memory, interleaved), transformed with an iterative radix-2
- * Cooley-Tukey FFT, and split into the n/2 + 1 non-redundant bins of X (the usual "two
- * real transforms for one complex" step). Twiddles come from tables computed once per size
- * with Math.cos/Math.sin of exact multiples of 2 pi / n, so their error does not grow with
- * the stage count. Small stages run block by block so each block stays in cache.
+ * - forward: the real sequence x of length n is read as the complex sequence
+ *   z[k] = x[2k] + i x[2k+1] of length m = n/2 (the same interleaved memory), transformed
+ *   by a decimation-in-frequency FFT (natural order in, bit-reversed out), then split into
+ *   the bins of X (the "two real transforms for one complex" step), pairing bin k with
+ *   bin m - k through a precomputed partner table;
+ * - inverse: the same split backwards, then a decimation-in-time FFT (bit-reversed in,
+ *   natural order out) gives x directly.
+ *
+ * Twiddles come from tables computed once per size with Math.cos/Math.sin of exact
+ * multiples of 2 pi / n, so their error does not grow with the stage count. Stages are
+ * fused in pairs (one memory pass for two stages), and the small ones run block by block
+ * so each block stays in cache.
  */
 
-/** Spectrum of a real sequence: bins 0..n/2 (the rest follow by conjugate symmetry). */
+/**
+ * Spectrum of a real sequence: n/2 + 1 bins, in plan order (`RealFft.binIndex` gives the
+ * frequency of each position; the last position is always the Nyquist bin n/2).
+ */
 export interface RealSpectrum {
   readonly re: Float64Array;
   readonly im: Float64Array;
@@ -18,10 +29,12 @@ export interface RealSpectrum {
 /** A real FFT plan for one length. */
 export interface RealFft {
   readonly size: number;
-  /** X[k] = sum_j x[j] exp(-2 pi i j k / n), k = 0..n/2. */
+  /** X[k] = sum_j x[j] exp(-2 pi i j k / n), k = 0..n/2, stored at positions in plan order. */
   forward(x: Float64Array): RealSpectrum;
   /** The inverse of `forward`, normalized: returns x of length n. */
   inverse(spectrum: RealSpectrum): Float64Array;
+  /** The frequency k held at `position` of a spectrum. */
+  binIndex(position: number): number;
 }
 
 /** Complex points per cache block (2^13 points: 128 KiB interleaved). */
@@ -34,29 +47,33 @@ export function createRealFft(size: number): RealFft {
   }
   const n = size;
   const m = n / 2;
-  // cos/sin(2 pi k / n) for k < n/2, for the real split step.
-  const cosTable = new Float64Array(m);
-  const sinTable = new Float64Array(m);
-  for (let k = 0; k < m; k++) {
+  const reverse = buildBitReverse(m);
+  // For position p (holding bin k = reverse[p]): cos and sin of 2 pi k / n, and the
+  // position of bin (m - k) mod m.
+  const splitCos = new Float64Array(m);
+  const splitSin = new Float64Array(m);
+  const partner = new Uint32Array(m);
+  for (let p = 0; p < m; p++) {
+    const k = reverse[p]!;
     const angle = (2 * Math.PI * k) / n;
-    cosTable[k] = Math.cos(angle);
-    sinTable[k] = Math.sin(angle);
+    splitCos[p] = Math.cos(angle);
+    splitSin[p] = Math.sin(angle);
+    partner[p] = reverse[(m - k) % m]!;
   }
   // Twiddles of each radix-2 stage stored contiguously: the stage of half-span h starts at
   // offset h - 1 and holds cos and sin of 2 pi k / (2h) for k < h.
   const stageCos = new Float64Array(Math.max(1, m - 1));
   const stageSin = new Float64Array(Math.max(1, m - 1));
   for (let half = 1; half < m; half *= 2) {
-    const stride = n / (2 * half);
     for (let k = 0; k < half; k++) {
-      stageCos[half - 1 + k] = cosTable[k * stride]!;
-      stageSin[half - 1 + k] = sinTable[k * stride]!;
+      const angle = (Math.PI * k) / half;
+      stageCos[half - 1 + k] = Math.cos(angle);
+      stageSin[half - 1 + k] = Math.sin(angle);
     }
   }
-  const bitReverse = buildBitReverse(m);
 
-  /** Radix-2 butterflies of one stage over complex points [from, to) of interleaved d. */
-  function stage(d: Float64Array, half: number, sign: number, from: number, to: number): void {
+  /** One decimation-in-time stage (twiddle, then butterfly) over complex points [from, to). */
+  function ditStage(d: Float64Array, half: number, sign: number, from: number, to: number): void {
     const offset = half - 1;
     for (let start = from; start < to; start += 2 * half) {
       for (let k = 0; k < half; k++) {
@@ -64,10 +81,8 @@ export function createRealFft(size: number): RealFft {
         const wi = sign * stageSin[offset + k]!;
         const a = 2 * (start + k);
         const b = a + 2 * half;
-        const br = d[b]!;
-        const bi = d[b + 1]!;
-        const tr = wr * br - wi * bi;
-        const ti = wr * bi + wi * br;
+        const tr = wr * d[b]! - wi * d[b + 1]!;
+        const ti = wr * d[b + 1]! + wi * d[b]!;
         const ar = d[a]!;
         const ai = d[a + 1]!;
         d[b] = ar - tr;
@@ -78,13 +93,8 @@ export function createRealFft(size: number): RealFft {
     }
   }
 
-  /**
-   * Stages `half` and `2 half` fused into one pass over the data: each group of four points
-   * a0..a3 (spaced `half` apart) gets the first stage's butterflies (a0,a1), (a2,a3) and then
-   * the second's (a0,a2), (a1,a3). The arithmetic is exactly that of the two stages, with
-   * half the memory traffic.
-   */
-  function stagePair(d: Float64Array, half: number, sign: number, from: number, to: number): void {
+  /** DIT stages `half` then `2 half` fused: four points a0..a3 spaced `half` apart. */
+  function ditStagePair(d: Float64Array, half: number, sign: number, from: number, to: number): void {
     const off1 = half - 1;
     const off2 = 2 * half - 1;
     for (let start = from; start < to; start += 4 * half) {
@@ -99,7 +109,6 @@ export function createRealFft(size: number): RealFft {
         const i1 = i0 + 2 * half;
         const i2 = i1 + 2 * half;
         const i3 = i2 + 2 * half;
-        // first stage
         let tr = w1r * d[i1]! - w1i * d[i1 + 1]!;
         let ti = w1r * d[i1 + 1]! + w1i * d[i1]!;
         const b1r = d[i0]! - tr;
@@ -112,7 +121,6 @@ export function createRealFft(size: number): RealFft {
         const b3i = d[i2 + 1]! - ti;
         const b2r = d[i2]! + tr;
         const b2i = d[i2 + 1]! + ti;
-        // second stage
         tr = w2r * b2r - w2i * b2i;
         ti = w2r * b2i + w2i * b2r;
         d[i2] = b0r - tr;
@@ -129,51 +137,120 @@ export function createRealFft(size: number): RealFft {
     }
   }
 
-  /** Runs the stages half = first, 2 first, ... below `end` over [from, to), two at a time. */
-  function stages(d: Float64Array, first: number, end: number, sign: number, from: number, to: number): void {
-    let half = first;
-    for (; 4 * half <= end; half *= 4) stagePair(d, half, sign, from, to);
-    if (half < end) stage(d, half, sign, from, to);
-  }
-
-  /** In-place complex FFT of m interleaved points; sign -1 forward, +1 inverse (unnormalized). */
-  function complexFft(d: Float64Array, sign: number): void {
-    for (let i = 0; i < m; i++) {
-      const j = bitReverse[i]!;
-      if (j > i) {
-        const tr = d[2 * i]!;
-        const ti = d[2 * i + 1]!;
-        d[2 * i] = d[2 * j]!;
-        d[2 * i + 1] = d[2 * j + 1]!;
-        d[2 * j] = tr;
-        d[2 * j + 1] = ti;
+  /** One decimation-in-frequency stage (butterfly, then twiddle) over [from, to). */
+  function difStage(d: Float64Array, half: number, sign: number, from: number, to: number): void {
+    const offset = half - 1;
+    for (let start = from; start < to; start += 2 * half) {
+      for (let k = 0; k < half; k++) {
+        const wr = stageCos[offset + k]!;
+        const wi = sign * stageSin[offset + k]!;
+        const a = 2 * (start + k);
+        const b = a + 2 * half;
+        const ar = d[a]!;
+        const ai = d[a + 1]!;
+        const dr = ar - d[b]!;
+        const di = ai - d[b + 1]!;
+        d[a] = ar + d[b]!;
+        d[a + 1] = ai + d[b + 1]!;
+        d[b] = wr * dr - wi * di;
+        d[b + 1] = wr * di + wi * dr;
       }
     }
+  }
+
+  /** DIF stages `half` then `half / 2` fused: four points a0..a3 spaced `half / 2` apart. */
+  function difStagePair(d: Float64Array, half: number, sign: number, from: number, to: number): void {
+    const quarter = half / 2;
+    const off1 = half - 1;
+    const off2 = quarter - 1;
+    for (let start = from; start < to; start += 2 * half) {
+      for (let k = 0; k < quarter; k++) {
+        const w1r = stageCos[off1 + k]!;
+        const w1i = sign * stageSin[off1 + k]!;
+        const w3r = stageCos[off1 + k + quarter]!;
+        const w3i = sign * stageSin[off1 + k + quarter]!;
+        const w2r = stageCos[off2 + k]!;
+        const w2i = sign * stageSin[off2 + k]!;
+        const i0 = 2 * (start + k);
+        const i1 = i0 + 2 * quarter;
+        const i2 = i1 + 2 * quarter;
+        const i3 = i2 + 2 * quarter;
+        // stage `half`: pairs (a0, a2) and (a1, a3)
+        const b0r = d[i0]! + d[i2]!;
+        const b0i = d[i0 + 1]! + d[i2 + 1]!;
+        let dr = d[i0]! - d[i2]!;
+        let di = d[i0 + 1]! - d[i2 + 1]!;
+        const b2r = w1r * dr - w1i * di;
+        const b2i = w1r * di + w1i * dr;
+        const b1r = d[i1]! + d[i3]!;
+        const b1i = d[i1 + 1]! + d[i3 + 1]!;
+        dr = d[i1]! - d[i3]!;
+        di = d[i1 + 1]! - d[i3 + 1]!;
+        const b3r = w3r * dr - w3i * di;
+        const b3i = w3r * di + w3i * dr;
+        // stage `half / 2`: pairs (b0, b1) and (b2, b3)
+        d[i0] = b0r + b1r;
+        d[i0 + 1] = b0i + b1i;
+        dr = b0r - b1r;
+        di = b0i - b1i;
+        d[i1] = w2r * dr - w2i * di;
+        d[i1 + 1] = w2r * di + w2i * dr;
+        d[i2] = b2r + b3r;
+        d[i2 + 1] = b2i + b3i;
+        dr = b2r - b3r;
+        di = b2i - b3i;
+        d[i3] = w2r * dr - w2i * di;
+        d[i3 + 1] = w2r * di + w2i * dr;
+      }
+    }
+  }
+
+  /** DIT over m points, bit-reversed in, natural order out. */
+  function dit(d: Float64Array, sign: number): void {
     const block = Math.min(m, BLOCK);
-    for (let from = 0; from < m; from += block) stages(d, 1, block, sign, from, from + block);
-    stages(d, block, m, sign, 0, m);
+    const run = (first: number, end: number, from: number, to: number): void => {
+      let half = first;
+      for (; 4 * half <= end; half *= 4) ditStagePair(d, half, sign, from, to);
+      if (half < end) ditStage(d, half, sign, from, to);
+    };
+    for (let from = 0; from < m; from += block) run(1, block, from, from + block);
+    run(block, m, 0, m);
+  }
+
+  /** DIF over m points, natural order in, bit-reversed out. */
+  function dif(d: Float64Array, sign: number): void {
+    const block = Math.min(m, BLOCK);
+    // Stages half = top, top/2, ..., down to `last` inclusive, two at a time.
+    const run = (top: number, last: number, from: number, to: number): void => {
+      let half = top;
+      for (; half / 2 >= last; half /= 4) difStagePair(d, half, sign, from, to);
+      if (half >= last) difStage(d, half, sign, from, to);
+    };
+    if (m > block) run(m / 2, block, 0, m);
+    if (block > 1) for (let from = 0; from < m; from += block) run(block / 2, 1, from, from + block);
   }
 
   function forward(x: Float64Array): RealSpectrum {
     if (x.length !== n) throw new RangeError(`FFT input must have length ${n}, got ${x.length}`);
     const z = Float64Array.from(x); // z[k] = x[2k] + i x[2k+1], interleaved
-    complexFft(z, -1);
+    dif(z, -1); // position p now holds Z[reverse[p]]
     const re = new Float64Array(m + 1);
     const im = new Float64Array(m + 1);
-    for (let k = 0; k <= m; k++) {
-      const k1 = 2 * (k % m);
-      const k2 = 2 * ((m - k) % m);
+    for (let p = 0; p < m; p++) {
+      const a = 2 * p;
+      const b = 2 * partner[p]!;
       // Even part E = (Z[k] + conj Z[m-k]) / 2, odd part O = (Z[k] - conj Z[m-k]) / (2i).
-      const er = 0.5 * (z[k1]! + z[k2]!);
-      const ei = 0.5 * (z[k1 + 1]! - z[k2 + 1]!);
-      const or = 0.5 * (z[k1 + 1]! + z[k2 + 1]!);
-      const oi = -0.5 * (z[k1]! - z[k2]!);
+      const er = 0.5 * (z[a]! + z[b]!);
+      const ei = 0.5 * (z[a + 1]! - z[b + 1]!);
+      const or = 0.5 * (z[a + 1]! + z[b + 1]!);
+      const oi = -0.5 * (z[a]! - z[b]!);
       // X[k] = E + exp(-2 pi i k / n) O
-      const c = k < m ? cosTable[k]! : -1;
-      const s = k < m ? -sinTable[k]! : 0;
-      re[k] = er + c * or - s * oi;
-      im[k] = ei + c * oi + s * or;
+      const c = splitCos[p]!;
+      const s = -splitSin[p]!;
+      re[p] = er + c * or - s * oi;
+      im[p] = ei + c * oi + s * or;
     }
+    re[m] = z[0]! - z[1]!; // X[n/2] = E[0] - O[0], real
     return { re, im };
   }
 
@@ -183,32 +260,33 @@ export function createRealFft(size: number): RealFft {
       throw new RangeError(`spectrum must have ${m + 1} bins, got ${re.length}`);
     }
     const z = new Float64Array(n);
-    for (let k = 0; k < m; k++) {
-      const xr1 = re[k]!;
-      const xi1 = im[k]!;
-      const xr2 = re[m - k]!; // conj(X[m - k])
-      const xi2 = -im[m - k]!;
+    for (let p = 0; p < m; p++) {
+      const q = p === 0 ? m : partner[p]!; // bin m - k; for k = 0 the Nyquist bin
+      const xr1 = re[p]!;
+      const xi1 = im[p]!;
+      const xr2 = re[q]!; // conj(X[m - k])
+      const xi2 = -im[q]!;
       const er = 0.5 * (xr1 + xr2);
       const ei = 0.5 * (xi1 + xi2);
       // O = (X[k] - conj X[m-k]) / 2 * exp(+2 pi i k / n)
       const dr = 0.5 * (xr1 - xr2);
       const di = 0.5 * (xi1 - xi2);
-      const c = cosTable[k]!;
-      const s = sinTable[k]!;
+      const c = splitCos[p]!;
+      const s = splitSin[p]!;
       const or = dr * c - di * s;
       const oi = dr * s + di * c;
-      // Z = E + i O
-      z[2 * k] = er - oi;
-      z[2 * k + 1] = ei + or;
+      // Z = E + i O, at the bit-reversed position the DIT expects
+      z[2 * p] = er - oi;
+      z[2 * p + 1] = ei + or;
     }
-    complexFft(z, 1);
+    dit(z, 1);
     // z[k] = x[2k] + i x[2k+1]: the interleaved buffer is x, up to the 1/m scale.
     const scale = 1 / m;
     for (let j = 0; j < n; j++) z[j]! *= scale;
     return z;
   }
 
-  return { size: n, forward, inverse };
+  return { size: n, forward, inverse, binIndex: (position) => (position >= m ? m : reverse[position]!) };
 }
 
 function buildBitReverse(m: number): Uint32Array {
