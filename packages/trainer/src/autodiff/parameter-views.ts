@@ -2,7 +2,7 @@ import type { NodeProto } from "../onnx/gen/onnx_pb.js";
 import { TrainerError } from "../trainer-error.js";
 import { attrInt } from "./attributes.js";
 import { isDifferentiableInput } from "./model-analysis.js";
-import { constNumbers, normAxis, sliceParams } from "./shape-inference.js";
+import { constNumbers, normAxis, sliceParams } from "./shape-helpers.js";
 import type { TensorInfo } from "./tensor-info.js";
 
 /** Ops that rearrange a parameter without changing any value (so norms are preserved). */

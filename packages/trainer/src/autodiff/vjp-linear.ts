@@ -2,7 +2,7 @@ import { TrainerError } from "../trainer-error.js";
 import { attr, attrFloat, attrInt, attrInts, attrString } from "./attributes.js";
 import { convGeometry, perSampleConvGrad } from "./conv-unfold.js";
 import { type Dim } from "./sym-dim.js";
-import { broadcastShapes } from "./shape-inference.js";
+import { broadcastShapes } from "./shape-helpers.js";
 import { type VjpContext, type VjpRule, gradOf, reduceToShape, shapeOf, staticShape } from "./vjp-context.js";
 
 function swapLast(rank: number): number[] {

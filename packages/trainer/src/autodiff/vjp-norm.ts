@@ -1,5 +1,5 @@
 import { attrFloat, attrInt } from "./attributes.js";
-import { normAxis } from "./shape-inference.js";
+import { normAxis } from "./shape-helpers.js";
 import { staticDim } from "./sym-dim.js";
 import { type VjpContext, type VjpRule, gradOf, shapeOf, staticShape } from "./vjp-context.js";
 

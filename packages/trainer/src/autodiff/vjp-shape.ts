@@ -1,6 +1,6 @@
 import { TrainerError } from "../trainer-error.js";
 import { attr, attrInt, attrInts } from "./attributes.js";
-import { constNumbers, normAxis, sliceParams, splitSizes } from "./shape-inference.js";
+import { constNumbers, normAxis, sliceParams, splitSizes } from "./shape-helpers.js";
 import { staticDim } from "./sym-dim.js";
 import { type VjpContext, type VjpRule, gradOf, reduceToShape, reshapeLike, shapeOf, staticShape } from "./vjp-context.js";
 
