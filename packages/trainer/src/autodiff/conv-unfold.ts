@@ -64,10 +64,32 @@ export function unfold(b: GraphBuilder, x: string, channels: number, spatial: re
  */
 export function perSampleConvGrad(b: GraphBuilder, x: string, spatial: readonly number[], g: string, wShape: readonly number[], geo: ConvGeometry): string {
   const [cout = 0, cg = 0] = wShape;
-  const k = geo.kernel.reduce((a, c) => a * c, 1);
-  const cin = cg * geo.group;
-  const u = unfold(b, x, cin, spatial, geo);
+  const u = unfold(b, x, cg * geo.group, spatial, geo);
   const gg = b.reshape(g, [0, geo.group, cout / geo.group, -1]);
-  void k;
   return b.matmul(gg, b.transpose(u, [0, 1, 3, 2]));
+}
+
+/**
+ * Summed weight gradient of a Conv, sum_n g_n U_n^T, contracting samples and positions in one
+ * Einsum (no per-sample copy of the weights). Returns the weight's shape.
+ */
+export function convWeightGrad(b: GraphBuilder, x: string, spatial: readonly number[], g: string, wShape: readonly number[], geo: ConvGeometry): string {
+  const [cout = 0, cg = 0] = wShape;
+  const u = unfold(b, x, cg * geo.group, spatial, geo);
+  const gg = b.reshape(g, [0, geo.group, cout / geo.group, -1]);
+  return b.reshape(b.op1("Einsum", [gg, u], [attr.string("equation", "ngop,ngkp->gok")]), wShape);
+}
+
+/**
+ * Squared per-sample norms of a Conv's weight gradient by the ghost identity
+ * ||g_n U_n^T||_F^2 = <U_n^T U_n, g_n^T g_n> (Gram matrices over output positions), which
+ * costs P^2 (Cin/G*K + Cout/G) per group instead of P * Cout/G * Cin/G*K.
+ */
+export function ghostConvSquaredNorm(b: GraphBuilder, x: string, spatial: readonly number[], g: string, wShape: readonly number[], geo: ConvGeometry): string {
+  const [cout = 0, cg = 0] = wShape;
+  const u = unfold(b, x, cg * geo.group, spatial, geo);
+  const gg = b.reshape(g, [0, geo.group, cout / geo.group, -1]);
+  const uu = b.matmul(b.transpose(u, [0, 1, 3, 2]), u);
+  const ggram = b.matmul(b.transpose(gg, [0, 1, 3, 2]), gg);
+  return b.reduceSum(b.mul(uu, ggram), [1, 2, 3], false);
 }

@@ -2,6 +2,7 @@ import type { NodeProto } from "../onnx/gen/onnx_pb.js";
 import { TrainerError } from "../trainer-error.js";
 import { attrInt } from "./attributes.js";
 import { isDifferentiableInput } from "./model-analysis.js";
+import { nonDifferentiableOps } from "./vjp-rules.js";
 import { constNumbers, normAxis, sliceParams } from "./shape-helpers.js";
 import type { TensorInfo } from "./tensor-info.js";
 
@@ -17,7 +18,7 @@ export function checkParameterViews(nodes: readonly NodeProto[], params: Readonl
   const consumers = new Map<string, { node: NodeProto; input: number }[]>();
   for (const n of nodes) {
     n.input.forEach((i, j) => {
-      if (i === "" || !isView(i) || !isDifferentiableInput(n.opType, j)) return;
+      if (i === "" || !isView(i) || !isDifferentiableInput(n.opType, j) || nonDifferentiableOps.has(n.opType)) return;
       const list = consumers.get(i) ?? [];
       list.push({ node: n, input: j });
       consumers.set(i, list);

@@ -1,7 +1,7 @@
 import { TrainerError } from "../trainer-error.js";
 import { attrFloat, attrInt } from "./attributes.js";
 import { perSampleReduce, perSampleSquaredNorm, toBatchMajor, batchOf } from "./batch-layout.js";
-import { convGeometry, perSampleConvGrad } from "./conv-unfold.js";
+import { convGeometry, ghostConvSquaredNorm, perSampleConvGrad } from "./conv-unfold.js";
 import type { GraphBuilder } from "./graph-builder.js";
 import { type VjpContext, gradOf, staticShape } from "./vjp-context.js";
 import { binaryUnreduced } from "./vjp-elementwise.js";
@@ -80,7 +80,16 @@ export function perSampleUse(ctx: VjpContext, i: number): PerSampleUse {
       const { batch, inner } = batchOf(x, ctx.info(x), where(ctx));
       if (batch.axis !== 0 || batch.outer !== 1 || inner !== 1) break;
       const spatial = staticShape(ctx, x, 2);
-      const ps = perSampleConvGrad(b, x, spatial, g, paramShape, convGeometry(node, paramShape));
+      const geo = convGeometry(node, paramShape);
+      const positions = staticShape(ctx, out, 2).reduce((a, c) => a * c, 1);
+      const [cout = 0, cg = 0] = paramShape;
+      const rows = (cg * geo.kernel.reduce((a, c) => a * c, 1));
+      const cols = cout / geo.group;
+      // Ghost norm when the Gram matrices over positions are cheaper than the gradients.
+      if (positions * (rows + cols) < rows * cols) {
+        return { squaredNorm: ghostConvSquaredNorm(b, x, spatial, g, paramShape, geo) };
+      }
+      const ps = perSampleConvGrad(b, x, spatial, g, paramShape, geo);
       return materialized(b, b.reshape(ps, [-1, ...paramShape]), paramShape);
     }
     case "Gather": {

@@ -1,6 +1,6 @@
 import { TrainerError } from "../trainer-error.js";
 import { attr, attrFloat, attrInt, attrInts, attrString } from "./attributes.js";
-import { convGeometry, perSampleConvGrad } from "./conv-unfold.js";
+import { convGeometry, convWeightGrad } from "./conv-unfold.js";
 import { type Dim } from "./sym-dim.js";
 import { broadcastShapes } from "./shape-helpers.js";
 import { type VjpContext, type VjpRule, gradOf, reduceToShape, shapeOf, staticShape } from "./vjp-context.js";
@@ -80,8 +80,7 @@ const conv: VjpRule = (ctx) => {
     ]);
   }
   if (ctx.want[1]) {
-    const ps = perSampleConvGrad(b, x, staticSpatial(ctx, x), g, ws, geo);
-    out[1] = b.reshape(b.reduceSum(ps, [0], false), ws);
+    out[1] = convWeightGrad(b, x, staticSpatial(ctx, x), g, ws, geo);
   }
   if (bias !== undefined && bias !== "" && ctx.want[2]) {
     const rank = ws.length;
