@@ -56,15 +56,21 @@ export const DEFAULT_MAX_GRID_SIZE = 2 ** 22;
 /**
  * Recent FFT plans by size, weakly held: a calibration evaluates many epsilons on two grid
  * sizes (coarse and fine) within one synchronous job, which keeps the plans alive, while a
- * server does not keep tens of MiB of twiddle tables after its last accounting.
+ * server does not keep tens of MiB of twiddle tables after its last accounting. The last
+ * plan of up to 2^20 points (about 20 MiB) is also held strongly, so the common sizes do
+ * not pay the plan again at every request.
  */
 const cachedPlans = new Map<number, WeakRef<RealFft>>();
+const STRONG_PLAN_LIMIT = 2 ** 20;
+let strongPlan: RealFft | undefined;
 function planFor(size: number): RealFft {
+  if (strongPlan?.size === size) return strongPlan;
   const cached = cachedPlans.get(size)?.deref();
   if (cached !== undefined) return cached;
   const plan = createRealFft(size);
   if (cachedPlans.size >= 4) cachedPlans.clear();
   cachedPlans.set(size, new WeakRef(plan));
+  if (size <= STRONG_PLAN_LIMIT) strongPlan = plan;
   return plan;
 }
 
@@ -113,15 +119,20 @@ export function composePrv(history: readonly Mechanism[], grid: PrvGrid): Compos
       phase[k]! += mechanism.steps * Math.atan2(im, re);
     }
   }
-  const re = new Float64Array(bins);
-  const im = new Float64Array(bins);
+  // Polar to Cartesian in place (logMag becomes re, phase becomes im).
   for (let k = 0; k < bins; k++) {
-    if (logMag[k] === -Infinity) continue;
-    const r = Math.exp(logMag[k]!);
-    re[k] = r * Math.cos(phase[k]!);
-    im[k] = r * Math.sin(phase[k]!);
+    const lm = logMag[k]!;
+    if (lm === -Infinity) {
+      logMag[k] = 0;
+      phase[k] = 0;
+      continue;
+    }
+    const r = Math.exp(lm);
+    const angle = phase[k]!;
+    logMag[k] = r * Math.cos(angle);
+    phase[k] = r * Math.sin(angle);
   }
-  const circular = fft.inverse({ re, im });
+  const circular = fft.inverse({ re: logMag, im: phase });
   // A sum of N grid values sits at index sum - (N - 1)(size/2 - 1) (mod size): roll by
   // N - 1, plus size/2 when N is even (Opacus's `np.roll(composed, m)`).
   const roll = (((totalSteps - 1) % size) + (totalSteps % 2 === 0 ? size / 2 : 0)) % size;

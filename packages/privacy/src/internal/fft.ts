@@ -47,28 +47,62 @@ export function createRealFft(size: number): RealFft {
   }
   const n = size;
   const m = n / 2;
-  const reverse = buildBitReverse(m);
+  // Angles pi k / m for k < m, by octant symmetry from a quarter of them: cos and sin of
+  // 2 pi k / n are what the split step needs, and every FFT stage's twiddles are a
+  // sub-sampling of them.
+  const quarterCos = new Float64Array(m / 2 + 1);
+  const quarterSin = new Float64Array(m / 2 + 1);
+  const eighth = Math.floor(m / 4);
+  for (let k = 0; k <= eighth; k++) {
+    const angle = (Math.PI * k) / m;
+    quarterCos[k] = Math.cos(angle);
+    quarterSin[k] = Math.sin(angle);
+  }
+  for (let k = eighth + 1; k <= m / 2; k++) {
+    // angle = pi/2 - pi (m/2 - k) / m
+    quarterCos[k] = quarterSin[m / 2 - k]!;
+    quarterSin[k] = quarterCos[m / 2 - k]!;
+  }
+  const cosOf = (k: number): number => (k <= m / 2 ? quarterCos[k]! : -quarterCos[m - k]!);
+  const sinOf = (k: number): number => (k <= m / 2 ? quarterSin[k]! : quarterSin[m - k]!);
+
   // For position p (holding bin k = reverse[p]): cos and sin of 2 pi k / n, and the
-  // position of bin (m - k) mod m.
+  // position of bin (m - k) mod m. The bit-reversal table is built with a reversed counter.
+  const reverse = new Uint32Array(m);
+  for (let p = 1, r = 0; p < m; p++) {
+    let bit = m >> 1;
+    while (bit > 0 && (r & bit) !== 0) {
+      r ^= bit;
+      bit >>= 1;
+    }
+    r |= bit;
+    reverse[p] = r;
+  }
   const splitCos = new Float64Array(m);
   const splitSin = new Float64Array(m);
   const partner = new Uint32Array(m);
   for (let p = 0; p < m; p++) {
     const k = reverse[p]!;
-    const angle = (2 * Math.PI * k) / n;
-    splitCos[p] = Math.cos(angle);
-    splitSin[p] = Math.sin(angle);
-    partner[p] = reverse[(m - k) % m]!;
+    splitCos[p] = cosOf(k);
+    splitSin[p] = sinOf(k);
+    // reverse(m - k) = reverse(~k + 1) = the bit-reversed increment of ~p: no random access.
+    let q = (m - 1) ^ p;
+    let bit = m >> 1;
+    while (bit > 0 && (q & bit) !== 0) {
+      q ^= bit;
+      bit >>= 1;
+    }
+    partner[p] = q | bit;
   }
   // Twiddles of each radix-2 stage stored contiguously: the stage of half-span h starts at
-  // offset h - 1 and holds cos and sin of 2 pi k / (2h) for k < h.
+  // offset h - 1 and holds cos and sin of pi k / h = pi (k m / h) / m for k < h.
   const stageCos = new Float64Array(Math.max(1, m - 1));
   const stageSin = new Float64Array(Math.max(1, m - 1));
   for (let half = 1; half < m; half *= 2) {
+    const stride = m / half;
     for (let k = 0; k < half; k++) {
-      const angle = (Math.PI * k) / half;
-      stageCos[half - 1 + k] = Math.cos(angle);
-      stageSin[half - 1 + k] = Math.sin(angle);
+      stageCos[half - 1 + k] = cosOf(k * stride);
+      stageSin[half - 1 + k] = sinOf(k * stride);
     }
   }
 
@@ -287,15 +321,4 @@ export function createRealFft(size: number): RealFft {
   }
 
   return { size: n, forward, inverse, binIndex: (position) => (position >= m ? m : reverse[position]!) };
-}
-
-function buildBitReverse(m: number): Uint32Array {
-  const bits = Math.round(Math.log2(m));
-  const table = new Uint32Array(m);
-  for (let i = 0; i < m; i++) {
-    let r = 0;
-    for (let b = 0, v = i; b < bits; b++, v >>= 1) r = (r << 1) | (v & 1);
-    table[i] = r >>> 0;
-  }
-  return table;
 }
