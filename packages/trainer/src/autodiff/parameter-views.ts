@@ -51,7 +51,8 @@ export function checkParameterViews(nodes: readonly NodeProto[], params: Readonl
           continue;
         }
       }
-      throw new TrainerError("unsupported-op", `${root} is used by several nodes (${list.map((u) => `"${u.node.name}"`).join(", ")}); DP per-sample norms need each parameter used once (tied weights are not supported)`);
+      const folded = list.some((u) => u.node.opType === "Identity") ? " (ONNX constant folding merges equal initializers: export with do_constant_folding=False)" : "";
+      throw new TrainerError("unsupported-op", `${root} is used by several nodes (${list.map((u) => `"${u.node.name}"`).join(", ")}); DP per-sample norms need each parameter used once (tied weights are not supported)${folded}`);
     }
     const axes = new Set(ranges.map((r) => r.axis));
     const sorted = [...ranges].sort((a, b) => a.start - b.start);

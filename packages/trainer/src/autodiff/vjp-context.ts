@@ -25,7 +25,7 @@ export type VjpRule = (ctx: VjpContext) => (string | undefined)[];
 export function shapeOf(ctx: VjpContext, name: string): readonly Dim[] {
   const s = ctx.info(name).shape;
   if (s === undefined || s.some((d) => d === undefined)) {
-    throw new TrainerError("unsupported-op", `cannot infer the shape of "${name}" at ${ctx.node.opType} node "${ctx.node.name}"; export the model with static shapes except the batch axis`);
+    throw new TrainerError("unsupported-op", `cannot infer the shape of "${name}" at ${ctx.node.opType} node "${ctx.node.name}"; every dimension except the batch axis must be static: export with dynamic_axes on axis 0 only`);
   }
   return s;
 }
@@ -81,7 +81,7 @@ export function reduceToShape(ctx: VjpContext, g: string, outShape: readonly Dim
 }
 
 function reshapeUnknown(ctx: VjpContext, _g: string, name: string): never {
-  throw new TrainerError("unsupported-op", `cannot infer the broadcast shape of "${name}" at ${ctx.node.opType} node "${ctx.node.name}"; export the model with static shapes except the batch axis`);
+  throw new TrainerError("unsupported-op", `cannot infer the broadcast shape of "${name}" at ${ctx.node.opType} node "${ctx.node.name}"; every dimension except the batch axis must be static: export with dynamic_axes on axis 0 only`);
 }
 
 /** The (required) gradient of output i. */
