@@ -104,13 +104,21 @@ export function composePrv(history: readonly Mechanism[], grid: PrvGrid): Compos
     const { pmf, shift } = discretize(mechanism, size, dt, tMin);
     totalShift += shift * mechanism.steps;
     const spectrum = fft.forward(pmf);
+    // |spectrum| <= 1 (a PMF's characteristic function), so once the N-th power of a bin
+    // is below exp(-746) it stays there: drop it and skip its phase. A bin not yet scaled
+    // by an earlier mechanism underflows exactly when |X|^2 < exp(-2 * 746 / N).
+    const floor = Math.exp((-2 * 746) / mechanism.steps);
     for (let k = 0; k < bins; k++) {
-      if (logMag[k] === -Infinity) continue;
+      const before = logMag[k]!;
+      if (before === -Infinity) continue;
       const re = spectrum.re[k]!;
       const im = spectrum.im[k]!;
-      // |spectrum| <= 1 (a PMF's characteristic function), so once the N-th power of a bin
-      // is below exp(-746) it stays there: drop it and skip its phase.
-      const magnitude = logMag[k]! + 0.5 * mechanism.steps * Math.log(re * re + im * im);
+      const squared = re * re + im * im;
+      if (before === 0 && squared < floor) {
+        logMag[k] = -Infinity;
+        continue;
+      }
+      const magnitude = before + 0.5 * mechanism.steps * Math.log(squared);
       if (!(magnitude > -746)) {
         logMag[k] = -Infinity;
         continue;
