@@ -11,7 +11,11 @@ import {
   type VerificationPolicy,
   type VerificationResult,
 } from "@sanctum/attestation";
-import { AttestationService, ModelService, audienceForSpki, createAccessToken, type Identity } from "@sanctum/protocol";
+import { AttestationService, AuditService, DatasetService, ModelService, TrainingService, audienceForSpki, createAccessToken, type Identity } from "@sanctum/protocol";
+import { createAuditApi, type AuditApi } from "./audit-api.js";
+import { createDatasetsApi, type DatasetsApi } from "./datasets-api.js";
+import { createRemoteLearner, type RemoteLearner, type RemoteLearnerOptions } from "./remote-learner.js";
+import { createTrainingApi, type TrainingApi } from "./training-api.js";
 import { ClientError } from "./client-error.js";
 import { mapCallError } from "./map-connect-error.js";
 import { createModelsApi, type ModelsApi } from "./models-api.js";
@@ -45,6 +49,14 @@ export interface SanctumClient {
   /** The attested server key (SPKI DER); every later connection is pinned to it. */
   readonly serverSpki: Uint8Array;
   readonly models: ModelsApi;
+  /** Datasets for remote training (issue 6): upload with a budget and policy, list, budget, delete. */
+  readonly datasets: DatasetsApi;
+  /** Remote DP training runs: start, watch, download weights, deploy. */
+  readonly training: TrainingApi;
+  /** Audit logs of your datasets, verified by this client. */
+  readonly audit: AuditApi;
+  /** A model trained remotely on datasets you never see (`fit`, `getModel`, `deploy`). */
+  remoteLearner(options: RemoteLearnerOptions): RemoteLearner;
   /** Closes the connection; later calls fail with `closed`. */
   close(): void;
 }
@@ -118,6 +130,10 @@ export async function connect(url: string, options: ConnectOptions): Promise<San
       binding: { spki, nonce },
     };
     const attestation = await verify(evidence, options, origin);
+    const ensureOpen = () => {
+      if (closed) throw new ClientError("closed", "this Sanctum client was closed: connect again");
+    };
+    const training = createTrainingApi({ rpc: createClient(TrainingService, transport), url: origin, ensureOpen });
     return {
       url: origin,
       attestation,
@@ -132,6 +148,10 @@ export async function connect(url: string, options: ConnectOptions): Promise<San
           if (closed) throw new ClientError("closed", "this Sanctum client was closed: connect again");
         },
       }),
+      datasets: createDatasetsApi({ rpc: createClient(DatasetService, transport), url: origin, ensureOpen }),
+      training,
+      audit: createAuditApi({ rpc: createClient(AuditService, transport), url: origin, spki, ensureOpen }),
+      remoteLearner: (learnerOptions) => createRemoteLearner(training, learnerOptions),
       close,
     };
   } catch (err) {

@@ -17,3 +17,13 @@ export type { ReceiptFile, VerifyReceiptOptions, ReceiptVerification, ReceiptPro
 export { spkiFingerprint } from "./server-key.js";
 export { readTensorFile, writeTensorFile } from "./tensor-file.js";
 export type { TensorFileContents } from "./tensor-file.js";
+export { createRemoteLearner } from "./remote-learner.js";
+export type { RemoteLearner, RemoteLearnerOptions, FitOptions } from "./remote-learner.js";
+export type { DatasetsApi, DatasetUploadOptions } from "./datasets-api.js";
+export type { TrainingApi, StartTrainingOptions, LossName, OptimizerName, OptimizerOption } from "./training-api.js";
+export type { AuditApi, DatasetAuditLog } from "./audit-api.js";
+export type { DatasetInfo, DatasetBudget, LedgerEntry, EpochMetrics, TrainingPrivacy, TrainingRun, TrainingEvent, WeightsRelease } from "./training-types.js";
+export { readDatasetFile, encodeDatasetUpload, DATASET_UPLOAD_FORMAT } from "./dataset-file.js";
+export type { DatasetFileOptions } from "./dataset-file.js";
+export { parseCsvDataset } from "./csv-table.js";
+export type { CsvDatasetOptions } from "./csv-table.js";

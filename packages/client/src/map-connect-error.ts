@@ -11,7 +11,7 @@ export function mapCallError(err: unknown, action: string, serverUrl: string): C
   if (err instanceof ClientError) return err;
   const connectError = ConnectError.from(err);
   const text = connectError.rawMessage;
-  if (text.includes(PIN_MISMATCH_MESSAGE) || causeHas(err, PIN_MISMATCH_MESSAGE)) {
+  if (text.includes(PIN_MISMATCH_MESSAGE) || causeHas(err, PIN_MISMATCH_MESSAGE) || isCertificateRejection(err)) {
     return new ClientError(
       "server-key-mismatch",
       `${action}: the server at ${serverUrl} now presents a TLS key other than the attested one (it restarted, or someone is in the middle); nothing was sent: connect again to attest it anew`,
@@ -43,6 +43,28 @@ const HINTS: Partial<Record<Code, readonly [ClientErrorCode, string]>> = {
   [Code.Internal]: ["server-error", "the server failed; retry, and report it to the server's operator if it persists"],
   [Code.Unimplemented]: ["server-error", "the server does not offer this call: upgrade the server or the client so their versions match"],
 };
+
+// OpenSSL's verdicts when the peer's certificate is not the pinned one (the pinned
+// certificate is the only trust anchor, so any other key fails the chain before
+// checkServerIdentity runs).
+const CERTIFICATE_REJECTIONS = new Set([
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "CERT_SIGNATURE_FAILURE",
+  "CERT_UNTRUSTED",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+]);
+
+function isCertificateRejection(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && CERTIFICATE_REJECTIONS.has(code)) return true;
+  }
+  return false;
+}
 
 function causeHas(err: unknown, marker: string): boolean {
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
