@@ -1,5 +1,6 @@
 // Step-time benchmark of the trainer at batch 256 (issue 5): forward (inference graph),
-// non-private training step and DP training step (graph run + noise + optimizer update), and
+// non-private training step and DP training step (graph run + noise + optimizer update, as the
+// trainer does them: noise drawn on a second thread while the graph runs), and
 // peak RSS, for fixtures/bench/{mlp784,fmnist_cnn,transformer2}.onnx.
 // Usage: node bench/trainer/step-bench.mjs [--threads 1] [--runs 20] [--batch 256] [--models a,b]
 // Each (model, mode) runs in its own child process so its peak RSS is its own.
@@ -54,7 +55,7 @@ async function timeIt(fn) {
 
 async function child(model, mode) {
   const trainer = await import("../../packages/trainer/dist/index.js");
-  const { addGaussianNoise } = await import("../../packages/trainer/dist/training/gaussian-noise.js");
+  const { createPrefetchedNoise } = await import("../../packages/trainer/dist/training/noise-source.js");
   const bytes = new Uint8Array(readFileSync(new URL(`../../fixtures/bench/${model}.onnx`, import.meta.url)));
   const opts = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all", executionMode: "sequential" };
   const { feeds, labels } = inputsFor(model);
@@ -71,14 +72,16 @@ async function child(model, mode) {
     graph.params.forEach((p, k) => (all[p.name] = new ort.Tensor("float32", params[k], [...p.shape])));
     const session = await ort.InferenceSession.create(graph.model, opts);
     const optimizer = trainer.createOptimizer({ kind: "sgd", lr: 1e-3, momentum: 0.9 });
-    const random = trainer.createSecureRandom();
+    // The trainer's noise path: standard normals drawn on another thread during the graph run.
+    const noise = mode === "dp" ? createPrefetchedNoise(params.reduce((n, p) => n + p.length, 0), undefined) : undefined;
     ms = await timeIt(async () => {
       const out = await session.run(all);
       const grads = graph.params.map((p) => out[`grad:${p.name}`].data);
-      if (mode === "dp") for (const g of grads) addGaussianNoise(g, 1, random);
+      noise?.addTo(grads, 1);
       for (const g of grads) for (let i = 0; i < g.length; i++) g[i] /= batch;
       optimizer.step(params, grads);
     });
+    await noise?.close();
   }
   console.log(JSON.stringify({ model, mode, ms, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));
 }

@@ -1,43 +1,71 @@
 import type { RandomSource } from "./random-source.js";
 
+/** Uniforms drawn per refill of the noise loop. */
+const CHUNK = 8192;
+
 /**
  * Adds N(0, std^2) to every element of `target`, in place.
  *
- * Why Box-Muller in float64 (and not a Ziggurat): it is an exact transform with no tables and a
- * fixed number of uniforms per pair (no value-dependent rejection loop, so the running time does
- * not depend on the noise drawn), and float64 with 53-bit uniforms keeps the sampled
- * distribution close to the true Gaussian far below float32 resolution. Each noisy value is
- * computed in float64 and rounded to float32 once. The uniforms come from `random`, which for
- * DP noise must be the OS CSPRNG ({@link createSecureRandom}): DP-SGD's guarantee assumes the
- * adversary cannot predict the noise. Known limit: like every floating-point sampler the tails
- * are truncated (|z| <= sqrt(-2 ln 2^-54) ~ 8.7 standard deviations) and the output grid is
- * that of float32 (Mironov, CCS 2012; Jin et al., S&P 2022 study such effects).
+ * Marsaglia's polar method in float64 on 53-bit uniforms: an exact transform (no tables, no
+ * approximation) that needs one log and one sqrt per pair, about 1.6x faster than Box-Muller's
+ * log, sqrt, cos and sin. Its rejection loop (a point outside the unit disk is redrawn, 21 % of
+ * the time) does not leak the noise through timing: the accepted point is independent of how
+ * many were rejected. Each noisy value is computed in float64 and rounded to float32 once.
+ * For DP noise `random` must be the OS CSPRNG ({@link createSecureRandom}): DP-SGD's guarantee
+ * assumes nobody can predict the noise. Known limit: like every floating-point sampler the
+ * output lives on the float32 grid and the tails are truncated far out (|z| <~ 8.6 at 53-bit
+ * resolution); see Mironov (CCS 2012) and Jin et al. (S&P 2022) on such effects.
  */
 export function addGaussianNoise(target: Float32Array, std: number, random: RandomSource): void {
   if (!(std >= 0) || !Number.isFinite(std)) throw new RangeError(`std must be a finite number >= 0, got ${std}`);
   if (std === 0) return;
-  const n = target.length;
+  const u = new Float64Array(CHUNK);
+  let k = CHUNK;
   let i = 0;
-  for (; i + 1 < n; i += 2) {
-    const r = Math.sqrt(-2 * Math.log(random.nextOpenUnit())) * std;
-    const theta = 2 * Math.PI * random.nextOpenUnit();
-    target[i] = target[i]! + r * Math.cos(theta);
-    target[i + 1] = target[i + 1]! + r * Math.sin(theta);
-  }
-  if (i < n) {
-    const r = Math.sqrt(-2 * Math.log(random.nextOpenUnit())) * std;
-    target[i] = target[i]! + r * Math.cos(2 * Math.PI * random.nextOpenUnit());
+  const n = target.length;
+  while (i < n) {
+    if (k === CHUNK) {
+      random.fillOpenUnit(u);
+      k = 0;
+    }
+    const x = 2 * u[k]! - 1;
+    const y = 2 * u[k + 1]! - 1;
+    k += 2;
+    const s = x * x + y * y;
+    if (s >= 1 || s === 0) continue;
+    const f = Math.sqrt((-2 * Math.log(s)) / s) * std;
+    target[i] = target[i]! + x * f;
+    if (i + 1 < n) target[i + 1] = target[i + 1]! + y * f;
+    i += 2;
   }
 }
 
-/** Standard normal draws into a new Float64Array (for statistics and initialization). */
+/** Standard normal draws into a new Float64Array (same method as {@link addGaussianNoise}). */
 export function sampleStandardNormal(count: number, random: RandomSource): Float64Array {
   const out = new Float64Array(count);
-  for (let i = 0; i < count; i += 2) {
-    const r = Math.sqrt(-2 * Math.log(random.nextOpenUnit()));
-    const theta = 2 * Math.PI * random.nextOpenUnit();
-    out[i] = r * Math.cos(theta);
-    if (i + 1 < count) out[i + 1] = r * Math.sin(theta);
-  }
+  sampleStandardNormalInto(out, random);
   return out;
+}
+
+/** Overwrites `out` with standard normal draws (polar method, as {@link addGaussianNoise}). */
+export function sampleStandardNormalInto(out: Float64Array, random: RandomSource): void {
+  const u = new Float64Array(CHUNK);
+  let k = CHUNK;
+  let i = 0;
+  const n = out.length;
+  while (i < n) {
+    if (k === CHUNK) {
+      random.fillOpenUnit(u);
+      k = 0;
+    }
+    const x = 2 * u[k]! - 1;
+    const y = 2 * u[k + 1]! - 1;
+    k += 2;
+    const s = x * x + y * y;
+    if (s >= 1 || s === 0) continue;
+    const f = Math.sqrt((-2 * Math.log(s)) / s);
+    out[i] = x * f;
+    if (i + 1 < n) out[i + 1] = y * f;
+    i += 2;
+  }
 }

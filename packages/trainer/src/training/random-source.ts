@@ -14,6 +14,8 @@ export interface RandomSource {
   nextOpenUnit(): number;
   /** A uniform integer in [0, bound), without modulo bias (rejection sampling). */
   nextInt(bound: number): number;
+  /** Fills `out` with draws of {@link nextOpenUnit} (the bulk path used for noise). */
+  fillOpenUnit(out: Float64Array): void;
 }
 
 /** Bytes drawn from the underlying generator at once: amortizes the syscall / cipher call. */
@@ -49,6 +51,22 @@ class PooledRandomSource implements RandomSource {
     const a = this.nextUint32() >>> 5;
     const b = this.nextUint32() >>> 6;
     return (a * 67108864 + b + 0.5) * TWO_POW_MINUS_53;
+  }
+
+  fillOpenUnit(out: Float64Array): void {
+    const words = this.#words;
+    let index = this.#index;
+    for (let i = 0; i < out.length; i++) {
+      if (index + 2 > words.length) {
+        // An odd word left over is dropped: still uniform, the pool is refilled.
+        this.#refill(this.#pool);
+        index = 0;
+      }
+      const a = words[index++]! >>> 5;
+      const b = words[index++]! >>> 6;
+      out[i] = (a * 67108864 + b + 0.5) * TWO_POW_MINUS_53;
+    }
+    this.#index = index;
   }
 
   nextInt(bound: number): number {

@@ -7,6 +7,7 @@ import { rowLoss } from "./eval-loss.js";
 import { countCorrect, TrainingEngine } from "./training-engine.js";
 import { createOptimizer } from "./optimizer.js";
 import { epsilonOf, planTraining } from "./plan-training.js";
+import { createInlineNoise, createPrefetchedNoise, type NoiseSource } from "./noise-source.js";
 import { physicalBatchSize } from "./poisson-sampler.js";
 import { createSecureRandom, createSeededRandom } from "./random-source.js";
 import { validateTrainerOptions, type ResolvedTrainerOptions } from "./validate-trainer-options.js";
@@ -25,11 +26,13 @@ export class TrainerCore {
   readonly #dataInputs: ReturnType<typeof buildTrainingGraph>["dataInputs"];
   readonly #history: MechanismRecord[] = [];
   readonly #session: ort.InferenceSession;
+  readonly #noise: NoiseSource;
   #eval: { version: number; session: ort.InferenceSession } | undefined;
 
-  private constructor(o: ResolvedTrainerOptions, session: ort.InferenceSession, engine: TrainingEngine, graph: ReturnType<typeof buildTrainingGraph>, values: Float32Array[], size: number) {
+  private constructor(o: ResolvedTrainerOptions, session: ort.InferenceSession, noise: NoiseSource, engine: TrainingEngine, graph: ReturnType<typeof buildTrainingGraph>, values: Float32Array[], size: number) {
     this.#o = o;
     this.#session = session;
+    this.#noise = noise;
     this.#engine = engine;
     this.params = graph.params.map((p) => ({ name: p.name, shape: [...p.shape] }));
     this.#dataInputs = graph.dataInputs;
@@ -53,6 +56,9 @@ export class TrainerCore {
       throw new TrainerError("invalid-argument", `batchSize must be at most the number of training records (${train.size}), got ${o.batchSize}`);
     }
     const session = await ort.InferenceSession.create(graph.model, sessionOptions(o.intraOpThreads));
+    const totalParams = values.reduce((n, v) => n + v.length, 0);
+    const noise: NoiseSource =
+      mode === "dp" ? createPrefetchedNoise(totalParams, o.insecureReproducibleNoise ? o.seed : undefined) : createInlineNoise(createSecureRandom());
     const engine = new TrainingEngine({
       loss: o.loss,
       graph,
@@ -65,10 +71,16 @@ export class TrainerCore {
       maxBatchSize: physicalBatchSize(mode, o.batchSize, train.size, o.maxBatchSize),
       maxGradNorm: o.privacy.mode === "dp" ? o.privacy.maxGradNorm : 0,
       samplingRandom: o.seed === undefined ? createSecureRandom() : createSeededRandom(o.seed, "sampling"),
-      noiseRandom: o.insecureReproducibleNoise && o.seed !== undefined ? createSeededRandom(o.seed, "noise") : createSecureRandom(),
+      noise,
     });
-    await engine.warmUp();
-    return new TrainerCore(o, session, engine, graph, values, train.size);
+    try {
+      await engine.warmUp();
+    } catch (err) {
+      await session.release();
+      await noise.close();
+      throw err;
+    }
+    return new TrainerCore(o, session, noise, engine, graph, values, train.size);
   }
 
   plan(epochs: number): TrainingPlan {
@@ -175,6 +187,7 @@ export class TrainerCore {
     await this.#eval?.session.release();
     this.#eval = undefined;
     await this.#session.release();
+    await this.#noise.close();
   }
 }
 

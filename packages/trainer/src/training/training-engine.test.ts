@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as ort from "onnxruntime-node";
 import { prepareDataset, type TrainingDataset } from "./dataset.js";
+import { createInlineNoise } from "./noise-source.js";
 import { createOptimizer } from "./optimizer.js";
 import { createSeededRandom, createSecureRandom } from "./random-source.js";
 import { TrainingEngine, type EngineSettings, type RunGraph } from "./training-engine.js";
@@ -61,7 +62,7 @@ function engine(data: TrainingDataset, width: number, overrides: Partial<EngineS
     maxBatchSize: 4,
     maxGradNorm: 1,
     samplingRandom: createSeededRandom(1, "sampling"),
-    noiseRandom: createSecureRandom(),
+    noise: createInlineNoise(createSecureRandom()),
     ...overrides,
   });
   return { e, w, log };

@@ -1,7 +1,7 @@
 import * as ort from "onnxruntime-node";
 import { TrainerError } from "../trainer-error.js";
 import { BatchBuffers, checkLabels, type DataInputSpec, type PreparedDataset } from "./dataset.js";
-import { addGaussianNoise } from "./gaussian-noise.js";
+import type { NoiseSource } from "./noise-source.js";
 import type { Optimizer } from "./optimizer.js";
 import { samplePoisson, shuffledIndices, splitPhysical } from "./poisson-sampler.js";
 import type { RandomSource } from "./random-source.js";
@@ -33,7 +33,8 @@ export interface EngineSettings {
   readonly maxBatchSize: number;
   readonly maxGradNorm: number;
   readonly samplingRandom: RandomSource;
-  readonly noiseRandom: RandomSource;
+  /** Source of the DP noise (the OS CSPRNG in any run whose guarantee matters). */
+  readonly noise: NoiseSource;
 }
 
 /** Options of one run of epochs. */
@@ -164,7 +165,7 @@ export class TrainingEngine {
     let scale: number;
     if (s.mode === "dp") {
       const std = noiseMultiplier * s.maxGradNorm;
-      for (const g of this.#gradSums) addGaussianNoise(g, std, s.noiseRandom);
+      s.noise.addTo(this.#gradSums, std);
       scale = 1 / s.batchSize; // expected batch size q * N, never the private actual size
     } else {
       scale = 1 / Math.max(1, indices.length);

@@ -1,0 +1,78 @@
+import { Worker } from "node:worker_threads";
+import { addGaussianNoise } from "./gaussian-noise.js";
+import type { RandomSource } from "./random-source.js";
+
+/** Adds the DP noise of one logical step to the summed gradients. */
+export interface NoiseSource {
+  /** Adds N(0, std^2) to every element of every array, in place. */
+  addTo(grads: readonly Float32Array[], std: number): void;
+  close(): Promise<void>;
+}
+
+/** Draws the noise on the calling thread when it is needed. */
+export function createInlineNoise(random: RandomSource): NoiseSource {
+  return {
+    addTo: (grads, std) => {
+      for (const g of grads) addGaussianNoise(g, std, random);
+    },
+    close: async () => {},
+  };
+}
+
+const FILLING = 0;
+const READY = 1;
+const STOP = 2;
+
+/** What the noise worker receives. */
+export interface NoiseWorkerData {
+  /** Float64Array of standard normals, one per parameter element. */
+  readonly values: SharedArrayBuffer;
+  /** Int32Array[1]: FILLING, READY or STOP. */
+  readonly control: SharedArrayBuffer;
+  /** Only for insecureReproducibleNoise: the seed of the noise stream. */
+  readonly seed: string | number | undefined;
+}
+
+/**
+ * Draws the next step's standard normals on another thread while onnxruntime runs the current
+ * step's physical batches, so the Gaussian sampling (about 13 ns per parameter) overlaps the
+ * graph instead of adding to it. One shared Float64 buffer: the worker fills it, the step takes
+ * it (adding std * z in float64 and rounding once to float32) and hands it back to refill.
+ * The worker uses the OS CSPRNG unless `seed` is given (insecure reproducible noise, tests).
+ */
+export function createPrefetchedNoise(totalLength: number, seed: string | number | undefined): NoiseSource {
+  const values = new SharedArrayBuffer(8 * totalLength);
+  const control = new SharedArrayBuffer(4);
+  const z = new Float64Array(values);
+  const state = new Int32Array(control);
+  const data: NoiseWorkerData = { values, control, seed };
+  const worker = new Worker(new URL("./noise-worker.js", import.meta.url), { workerData: data });
+  let failure: Error | undefined;
+  worker.on("error", (err) => {
+    failure = err;
+  });
+  worker.unref();
+  return {
+    addTo: (grads, std) => {
+      // Wait for the buffer (usually already full: it was drawn during the graph runs).
+      while (Atomics.load(state, 0) !== READY) {
+        if (failure !== undefined) throw failure;
+        Atomics.wait(state, 0, FILLING, 1000);
+      }
+      let offset = 0;
+      for (const g of grads) {
+        for (let i = 0; i < g.length; i++) g[i] = g[i]! + std * z[offset + i]!;
+        offset += g.length;
+      }
+      Atomics.store(state, 0, FILLING);
+      Atomics.notify(state, 0);
+    },
+    close: async () => {
+      Atomics.store(state, 0, STOP);
+      Atomics.notify(state, 0);
+      await worker.terminate();
+    },
+  };
+}
+
+export { FILLING, READY, STOP };
