@@ -33,11 +33,11 @@ export { decodeNpy, decodeNpz, encodeNpy, encodeNpz } from "./training/npz.js";
 export type { NpyArray, NpyDataMap, NpyDtype } from "./training/npz.js";
 export { planTraining } from "./training/plan-training.js";
 export type { PlanTrainingOptions } from "./training/plan-training.js";
+export { computeGradients } from "./training/compute-gradients.js";
+export type { ComputeGradientsOptions, GradientReport } from "./training/compute-gradients.js";
 
 // Autodiff (helper "autodiff"): ONNX model IO, the training-step graph, DP per-sample norms.
 export { buildTrainingGraph } from "./autodiff/build-training-graph.js";
 export type { BuildTrainingGraphOptions, ParamSpec, TrainingGraph } from "./autodiff/build-training-graph.js";
 export type { LossName } from "./autodiff/losses.js";
 export { readInitializers, withInitializers } from "./onnx/initializers.js";
-export { computeGradients } from "./training/compute-gradients.js";
-export type { ComputeGradientsOptions, GradientReport } from "./training/compute-gradients.js";
