@@ -105,7 +105,7 @@ export function perSampleUse(ctx: VjpContext, i: number): PerSampleUse {
       const gg = b.matmul(gb, b.transpose(gb, [0, 2, 1]));
       return { squaredNorm: b.reduceSum(b.mul(same, gg), [1, 2], false) };
     }
-    case "Add": case "Sub": case "Mul": case "Div": case "Pow": case "Where": {
+    case "Add": case "Sub": case "Mul": case "Div": case "Pow": case "Where": case "PRelu": case "Max": case "Min": {
       if (op === "Where" && i === 0) break;
       const e = binaryUnreduced(ctx, i, g);
       return materialized(b, perSampleReduce(b, e, outInfo, alignRight(), paramShape, where(ctx)), paramShape);

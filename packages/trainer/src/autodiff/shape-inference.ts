@@ -13,10 +13,10 @@ const sameShapeOps = new Set([
   "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Erf", "Elu", "Selu", "Softplus", "Exp", "Log", "Neg", "Sqrt",
   "Abs", "Reciprocal", "Softmax", "LogSoftmax", "Identity", "Clip", "Floor", "Ceil", "Round", "Sign", "Not",
   "IsNaN", "IsInf", "InstanceNormalization", "LayerNormalization", "Gelu", "HardSigmoid", "Dropout", "Cast",
-  "BatchNormalization", "Sin", "Cos",
+  "BatchNormalization", "Sin", "Cos", "HardSwish", "Gelu",
 ]);
 const broadcastOps = new Set(["Add", "Sub", "Mul", "Div", "Pow", "Equal", "Less", "Greater", "LessOrEqual",
-  "GreaterOrEqual", "And", "Or", "Xor", "Where", "Min", "Max", "Mod", "Sum", "Mean"]);
+  "GreaterOrEqual", "And", "Or", "Xor", "Where", "Min", "Max", "Mod", "Sum", "Mean", "PRelu"]);
 const boolOps = new Set(["Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor", "Not", "IsNaN", "IsInf"]);
 
 /**
@@ -214,6 +214,23 @@ function inferNode(node: NodeProto, opset: number, get: Get): (TensorInfo | unde
       const axis = normAxis(attrInt(node, "axis", 0), xs.length);
       const keep = attrInt(node, "keepdims", 1) === 1;
       return [{ dtype: OnnxDataType.INT64, shape: xs.flatMap((d, i) => (i === axis ? (keep ? [dimOf(1)] : []) : [d])) }];
+    }
+    case "Pad": {
+      const pads = constNumbers(ins[1]);
+      if (xs === undefined || pads === undefined) return [{ dtype: dt, shape: undefined }];
+      const r = xs.length;
+      const axes = node.input.length > 3 && node.input[3] !== "" ? constNumbers(ins[3])?.map((a) => normAxis(a, r)) : xs.map((_, i) => i);
+      if (axes === undefined) return [{ dtype: dt, shape: undefined }];
+      const shape = xs.map((d, i) => {
+        const j = axes.indexOf(i);
+        return j < 0 ? d : dimAdd(d, dimOf((pads[j] ?? 0) + (pads[j + axes.length] ?? 0)));
+      });
+      return [{ dtype: dt, shape }];
+    }
+    case "Tile": {
+      const reps = constNumbers(ins[1]);
+      if (xs === undefined || reps === undefined) return [{ dtype: dt, shape: undefined }];
+      return [{ dtype: dt, shape: xs.map((d, i) => dimMul(d, dimOf(reps[i] ?? 1))) }];
     }
     case "NonZero": return [{ dtype: OnnxDataType.INT64, shape: xs ? [dimOf(xs.length), undefined] : undefined }];
     default: break;

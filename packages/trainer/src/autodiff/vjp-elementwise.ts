@@ -1,5 +1,5 @@
 import { TrainerError } from "../trainer-error.js";
-import { attrFloat, attrInt } from "./attributes.js";
+import { attrFloat, attrInt, attrString } from "./attributes.js";
 import { constNumbers, normAxis } from "./shape-helpers.js";
 import { type VjpContext, type VjpRule, gradOf, reduceToShape, shapeOf } from "./vjp-context.js";
 
@@ -24,6 +24,17 @@ export function binaryUnreduced(ctx: VjpContext, i: number, g: string): string {
         return b.mul(g, b.mul(x1, b.op1("Pow", [x0, b.sub(x1, b.f32(1))])));
       }
       return b.mul(g, b.mul(y, b.op1("Log", [x0])));
+    }
+    case "PRelu": {
+      const positive = b.op1("Greater", [x0, b.f32(0)]);
+      return i === 0 ? b.op1("Where", [positive, g, b.mul(g, x1)]) : b.op1("Where", [positive, b.f32(0), b.mul(g, x0)]);
+    }
+    case "Max": case "Min": {
+      // Ties split the gradient evenly, as torch.maximum / torch.minimum do.
+      const [mine, other] = i === 0 ? [x0, x1] : [x1, x0];
+      const wins = b.cast(b.op1(node.opType === "Max" ? "Greater" : "Less", [mine, other]), 1);
+      const ties = b.scale(b.cast(b.op1("Equal", [mine, other]), 1), 0.5);
+      return b.mul(g, b.add(wins, ties));
     }
     case "Where": {
       const zero = b.f32(0);
@@ -57,7 +68,7 @@ const where0 = (ctx: VjpContext, cond: string, g: string, other: string): string
 
 /** Rules for elementwise ops (unary activations, broadcasting arithmetic, Softmax, Dropout, Cast). */
 export const elementwiseRules: Readonly<Record<string, VjpRule>> = {
-  Add: binary, Sub: binary, Mul: binary, Div: binary, Pow: binary, Where: binary,
+  Add: binary, Sub: binary, Mul: binary, Div: binary, Pow: binary, Where: binary, PRelu: binary, Max: binary, Min: binary,
   Sum: binary,
   Neg: unary((ctx, g) => ctx.b.neg(g)),
   Identity: unary((_ctx, g) => g),
@@ -79,6 +90,35 @@ export const elementwiseRules: Readonly<Record<string, VjpRule>> = {
     return where0(ctx, b.op1("Greater", [x, b.f32(0)]), g, b.mul(g, b.add(y, b.f32(alpha))));
   }),
   Softplus: unary((ctx, g, x) => ctx.b.mul(g, ctx.b.op1("Sigmoid", [x]))),
+  HardSigmoid: unary((ctx, g, _x, y) => {
+    const { b } = ctx;
+    const alpha = attrFloat(ctx.node, "alpha", 0.2);
+    const inside = b.op1("And", [b.op1("Greater", [y, b.f32(0)]), b.op1("Less", [y, b.f32(1)])]);
+    return where0(ctx, inside, b.scale(g, alpha), b.f32(0));
+  }),
+  HardSwish: unary((ctx, g, x) => {
+    const { b } = ctx;
+    // y = x * clip(x/6 + 1/2, 0, 1): slope 0 below -3, 1 above 3, x/3 + 1/2 between.
+    const inside = b.op1("And", [b.op1("Greater", [x, b.f32(-3)]), b.op1("Less", [x, b.f32(3)])]);
+    const outside = b.cast(b.op1("Greater", [x, b.f32(0)]), 1);
+    return b.mul(g, b.op1("Where", [inside, b.add(b.scale(x, 1 / 3), b.f32(0.5)), outside]));
+  }),
+  Gelu: unary((ctx, g, x) => {
+    const { b } = ctx;
+    if (attrString(ctx.node, "approximate", "none") === "tanh") {
+      // y = x/2 (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3).
+      const k = Math.sqrt(2 / Math.PI);
+      const x2 = b.mul(x, x);
+      const t = b.op1("Tanh", [b.scale(b.mul(x, b.add(b.f32(1), b.scale(x2, 0.044715))), k)]);
+      const du = b.scale(b.add(b.f32(1), b.scale(x2, 3 * 0.044715)), k);
+      const d = b.add(b.scale(b.add(b.f32(1), t), 0.5), b.mul(b.scale(x, 0.5), b.mul(b.sub(b.f32(1), b.mul(t, t)), du)));
+      return b.mul(g, d);
+    }
+    // y = x Phi(x): dy/dx = Phi(x) + x phi(x).
+    const cdf = b.scale(b.add(b.f32(1), b.op1("Erf", [b.scale(x, Math.SQRT1_2)])), 0.5);
+    const pdf = b.op1("Exp", [b.sub(b.f32(-0.5 * Math.log(2 * Math.PI)), b.scale(b.mul(x, x), 0.5))]);
+    return b.mul(g, b.add(cdf, b.mul(x, pdf)));
+  }),
   Exp: unary((ctx, g, _x, y) => ctx.b.mul(g, y)),
   Log: unary((ctx, g, x) => ctx.b.div(g, x)),
   Sqrt: unary((ctx, g, _x, y) => ctx.b.div(ctx.b.scale(g, 0.5), y)),

@@ -1,5 +1,5 @@
 import { TrainerError } from "../trainer-error.js";
-import { attr, attrInt, attrInts } from "./attributes.js";
+import { attr, attrInt, attrInts, attrString } from "./attributes.js";
 import { constNumbers, normAxis, sliceParams, splitSizes } from "./shape-helpers.js";
 import { staticDim } from "./sym-dim.js";
 import { type VjpContext, type VjpRule, gradOf, reduceToShape, reshapeLike, shapeOf, staticShape } from "./vjp-context.js";
@@ -104,16 +104,83 @@ export const shapeRules: Readonly<Record<string, VjpRule>> = {
     const params = sliceParams(node, node.input.map((n) => ctx.info(n)));
     const xs = shapeOf(ctx, x);
     if (params === undefined) throw new TrainerError("unsupported-op", `Slice node "${node.name}": starts/ends must be known at build time`);
-    const pads = new Array<number>(2 * xs.length).fill(0);
+    let g = gradOf(ctx);
+    const rank = xs.length;
+    const pads = new Array<number>(2 * rank).fill(0);
     for (const p of params) {
       if (p.end === Infinity) continue;
-      if (p.step !== 1) throw new TrainerError("unsupported-op", `Slice node "${node.name}": only step 1 is differentiable here`);
       const dim = staticDim(xs[p.axis]);
       if (dim === undefined) throw new TrainerError("unsupported-op", `Slice node "${node.name}": slicing the batch axis mixes samples`);
-      pads[p.axis] = p.start;
-      pads[p.axis + xs.length] = dim - Math.max(p.start, p.end);
+      const count = Math.max(0, Math.ceil((p.end - p.start) / p.step));
+      let first = p.start;
+      if (p.step < 0) {
+        // Reverse the gradient so its elements run in increasing input order.
+        g = b.op1("Slice", [g, b.i64([-1]), b.i64([-(2 ** 62)]), b.i64([p.axis]), b.i64([-1])]);
+        first = p.start + (count - 1) * p.step;
+      }
+      const step = Math.abs(p.step);
+      let span = count;
+      if (step > 1 && count > 0) {
+        // Interleave step-1 zeros after each element: [.., m, ..] -> [.., m * step, ..].
+        const shape = shapeOf(ctx, node.output[0] ?? "").map((d) => staticDim(d) ?? -1);
+        const widened = b.op1("Pad", [b.unsqueeze(g, [p.axis + 1]), b.i64(Array.from({ length: 2 * (rank + 1) }, (_, i) => (i === rank + 1 + p.axis + 1 ? step - 1 : 0)))]);
+        g = b.reshape(widened, shape.map((d, i) => (i === p.axis ? count * step : d)));
+        span = count * step;
+      }
+      pads[p.axis] = first;
+      const after = dim - first - span;
+      if (after >= 0) pads[p.axis + rank] = after;
+      else g = b.op1("Slice", [g, b.i64([0]), b.i64([span + after]), b.i64([p.axis])]);
     }
-    out[0] = pads.every((p) => p === 0) ? gradOf(ctx) : b.op1("Pad", [gradOf(ctx), b.i64(pads)]);
+    out[0] = pads.every((v) => v === 0) ? g : b.op1("Pad", [g, b.i64(pads)]);
+    return out;
+  },
+  Pad: (ctx) => {
+    const { b, node } = ctx;
+    const out = none(ctx) as (string | undefined)[];
+    if (!ctx.want[0]) return out;
+    if (attrString(node, "mode", "constant") !== "constant") throw new TrainerError("unsupported-op", `Pad node "${node.name}": only constant padding is differentiable here`);
+    const x = node.input[0] ?? "";
+    const rank = shapeOf(ctx, x).length;
+    const pads = constNumbers(ctx.info(node.input[1] ?? ""));
+    const axes = node.input.length > 3 && node.input[3] !== "" ? constNumbers(ctx.info(node.input[3] ?? ""))?.map((a) => normAxis(a, rank)) : Array.from({ length: rank }, (_, i) => i);
+    if (pads === undefined || axes === undefined) throw new TrainerError("unsupported-op", `Pad node "${node.name}": pads must be constant`);
+    // The gradient of padding is the matching crop (and of a negative pad, padding).
+    const starts: number[] = [], ends: number[] = [], sliceAxes: number[] = [];
+    const back = new Array<number>(2 * rank).fill(0);
+    const ys = shapeOf(ctx, node.output[0] ?? "");
+    axes.forEach((a, j) => {
+      const before = pads[j] ?? 0, after = pads[j + axes.length] ?? 0;
+      const dim = staticDim(ys[a]);
+      if (before > 0 || after > 0) {
+        if (dim === undefined) throw new TrainerError("unsupported-op", `Pad node "${node.name}": padding the batch axis`);
+        sliceAxes.push(a); starts.push(Math.max(0, before)); ends.push(dim - Math.max(0, after));
+      }
+      if (before < 0) back[a] = -before;
+      if (after < 0) back[a + rank] = -after;
+    });
+    let g = gradOf(ctx);
+    if (sliceAxes.length > 0) g = b.op1("Slice", [g, b.i64(starts), b.i64(ends), b.i64(sliceAxes)]);
+    if (back.some((v) => v !== 0)) g = b.op1("Pad", [g, b.i64(back)]);
+    out[0] = g;
+    return out;
+  },
+  Tile: (ctx) => {
+    const { b, node } = ctx;
+    const out = none(ctx) as (string | undefined)[];
+    if (!ctx.want[0]) return out;
+    const x = node.input[0] ?? "";
+    const xs = shapeOf(ctx, x);
+    const reps = constNumbers(ctx.info(node.input[1] ?? ""));
+    if (reps === undefined) throw new TrainerError("unsupported-op", `Tile node "${node.name}": repeats must be constant`);
+    // y viewed as [r0, d0, r1, d1, ...]: sum over the repeat axes.
+    const view: number[] = [];
+    xs.forEach((d, i) => {
+      const v = staticDim(d);
+      if (v === undefined && (reps[i] ?? 1) !== 1) throw new TrainerError("unsupported-op", `Tile node "${node.name}": repeating the batch axis`);
+      view.push(reps[i] ?? 1, v ?? -1);
+    });
+    out[0] = b.reduceSum(b.reshape(gradOf(ctx), view), xs.map((_, i) => 2 * i), false);
     return out;
   },
   Gather: (ctx) => {
