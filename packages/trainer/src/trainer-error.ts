@@ -9,7 +9,6 @@ export type TrainerErrorCode =
   | "invalid-argument"
   | "invalid-dataset"
   | "invalid-npz"
-  | "privacy-unavailable"
   | "cancelled"
   | "worker-failed";
 

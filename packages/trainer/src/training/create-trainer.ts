@@ -38,7 +38,6 @@ export async function createTrainer(options: TrainerOptions): Promise<Trainer> {
     worker.on("message", onMessage);
     worker.on("error", onError);
   });
-  if (ready === undefined) throw new TrainerError("worker-failed", "the training worker did not start");
   return new WorkerTrainer(worker, new Int32Array(stopFlag), ready.params, ready.datasetSize);
 }
 
@@ -132,11 +131,9 @@ class WorkerTrainer implements Trainer {
   }
 }
 
-const CODES: readonly TrainerErrorCode[] = ["unsupported-op", "batchnorm", "invalid-model", "invalid-argument", "invalid-dataset", "invalid-npz", "privacy-unavailable", "cancelled", "worker-failed"];
-
 /** Rebuilds an error from the worker: TrainerError by code, RangeError/TypeError by name. */
 function fromErrorData(e: WorkerErrorData): Error {
-  if (e.code !== undefined && (CODES as readonly string[]).includes(e.code)) return new TrainerError(e.code as TrainerErrorCode, e.message);
+  if (e.name === "TrainerError" && e.code !== undefined) return new TrainerError(e.code as TrainerErrorCode, e.message);
   if (e.name === "RangeError") return new RangeError(e.message);
   if (e.name === "TypeError") return new TypeError(e.message);
   return new TrainerError("worker-failed", `training failed: ${e.message}`);
