@@ -66,3 +66,37 @@ test("an unreachable target and bad options are PrivacyErrors with codes", () =>
   invalid({ targetEpsilon: 8, delta: 1e-5, sampleRate: 0.5, epochs: 0.1 }, "epochs");
   invalid({ targetEpsilon: 8, delta: 1e-5, sampleRate: 0.04, steps: 10, epsilonTolerance: 0 }, "epsilonTolerance");
 });
+
+test("PRV calibration with the coarse-grid bracket returns exactly what the plain search returns", () => {
+  // Opacus's get_noise_multiplier loop, every point evaluated on the full grid.
+  const plain = (targetEpsilon: number, delta: number, sampleRate: number, steps: number): number => {
+    const eps = (noiseMultiplier: number): number =>
+      computeEpsilon({ history: [{ noiseMultiplier, sampleRate, steps }], delta, accountant: "prv" }).epsilon;
+    let low = 0;
+    let high = 10;
+    let epsHigh = Infinity;
+    while (epsHigh > targetEpsilon) {
+      high *= 2;
+      epsHigh = eps(high);
+    }
+    while (targetEpsilon - epsHigh > 0.01) {
+      const sigma = (low + high) / 2;
+      const e = eps(sigma);
+      if (e < targetEpsilon) {
+        high = sigma;
+        epsHigh = e;
+      } else {
+        low = sigma;
+      }
+    }
+    return high;
+  };
+  for (const [targetEpsilon, sampleRate, steps] of [
+    [3, 0.05, 300],
+    [1, 1, 5],
+    [6, 0.02, 800],
+  ] as const) {
+    const fast = calibrateNoiseMultiplier({ targetEpsilon, delta: 1e-5, sampleRate, steps, accountant: "prv" });
+    assert.equal(fast.noiseMultiplier, plain(targetEpsilon, 1e-5, sampleRate, steps), `target ${targetEpsilon}, q ${sampleRate}, ${steps} steps`);
+  }
+});
