@@ -30,6 +30,12 @@ export interface BuildTrainingGraphOptions {
   readonly frozen?: readonly string[];
   /** Which model output the loss is applied to; default the first output. */
   readonly output?: string;
+  /**
+   * Sizes of the non-batch axes of data inputs, by input name (e.g. `{ input_ids: [64] }`),
+   * for models exported with dynamic axes other than the batch (a sequence length). The
+   * training graph is specialized to them; default: the model's own static sizes.
+   */
+  readonly inputShapes?: Readonly<Record<string, readonly number[]>>;
 }
 
 /** One training step as an ONNX model; see {@link buildTrainingGraph}. */
@@ -98,10 +104,19 @@ export function buildTrainingGraph(model: Uint8Array, options: BuildTrainingGrap
   addAuxiliaryOutputs(forward, builder);
 
   const known = new Map<string, TensorInfo>();
+  const pinned = options.inputShapes ?? {};
+  for (const name of Object.keys(pinned)) {
+    if (!dataInputs.some((d) => d.name === name)) throw new TrainerError("invalid-argument", `options.inputShapes: "${name}" is not a data input of the model`);
+  }
   const dataInputInfo = dataInputs.map((vi) => {
     const t = vi.type?.value.case === "tensorType" ? vi.type.value.value : undefined;
     const dims = t?.shape?.dim ?? [];
-    const shape: Dim[] = dims.map((d, i) => (i === 0 ? BATCH : d.value.case === "dimValue" ? dimOf(Number(d.value.value)) : undefined));
+    const fixed = pinned[vi.name];
+    if (fixed !== undefined) {
+      const ok = fixed.length === dims.length - 1 && fixed.every((n, i) => Number.isInteger(n) && n >= 1 && (dims[i + 1]?.value.case !== "dimValue" || Number(dims[i + 1]?.value.value) === n));
+      if (!ok) throw new TrainerError("invalid-argument", `options.inputShapes.${vi.name}: expected ${dims.length - 1} positive sizes after the batch axis that agree with the model's static sizes`);
+    }
+    const shape: Dim[] = dims.map((d, i) => (i === 0 ? BATCH : fixed !== undefined ? dimOf(fixed[i - 1] ?? 0) : d.value.case === "dimValue" ? dimOf(Number(d.value.value)) : undefined));
     const dtype = t?.elemType ?? OnnxDataType.FLOAT;
     known.set(vi.name, { dtype, shape, batch: { axis: 0, outer: 1 } });
     return { name: vi.name, dtype: dtypeName(dtype), shape: shape.map((d, i) => (i === 0 ? "batch" : (staticDim(d) ?? (dims[i]?.value.case === "dimParam" ? String(dims[i]?.value.value) : "?")))) };
@@ -225,7 +240,7 @@ export function buildTrainingGraph(model: Uint8Array, options: BuildTrainingGrap
     if (o.name !== o.value) finals.push(create(NodeProtoSchema, { opType: "Identity", input: [o.value], output: [o.name], name: builder.fresh(`out_${o.name}`) }));
   }
   const inputs = [
-    ...dataInputs,
+    ...dataInputs.map((vi, i) => (pinned[vi.name] === undefined ? vi : valueInfo(vi.name, known.get(vi.name)?.dtype ?? OnnxDataType.FLOAT, dataInputInfo[i]?.shape ?? []))),
     ...params.map((p) => valueInfo(p.name, OnnxDataType.FLOAT, p.shape)),
     valueInfo(labels, lossParts.labels.dtype, lossParts.labels.shape),
     valueInfo(mask, OnnxDataType.FLOAT, ["batch"]),

@@ -44,6 +44,21 @@ describe("buildTrainingGraph refusals", () => {
     assert.equal(buildTrainingGraph(model, { loss: "mse", mode: "non-private" }).params.length, 1);
   });
 
+  it("needs static sizes for dynamic non-batch axes, and accepts them from options.inputShapes", async () => {
+    const model = tinyModel({
+      inputs: [{ name: "x", shape: [2, 5, 4], symbolic: true }],
+      params: [{ name: "w", shape: [4, 3] }],
+      consts: [{ name: "ax", shape: [1], int64: [1] }],
+      nodes: [{ op: "MatMul", inputs: ["x", "w"], outputs: ["h"] }, { op: "ReduceMean", inputs: ["h"], outputs: ["y"], attrs: [attr.ints("axes", [1]), attr.int("keepdims", 0)] }],
+      output: { name: "y", shape: [2, 3] },
+    });
+    assertCode(() => buildTrainingGraph(model, { loss: "cross_entropy", mode: "dp" }), "unsupported-op", /dynamic_axes on axis 0 only/);
+    const g = buildTrainingGraph(model, { loss: "cross_entropy", mode: "dp", inputShapes: { x: [5, 4] } });
+    assert.deepEqual(g.dataInputs, [{ name: "x", dtype: "float32", shape: ["batch", 5, 4] }]);
+    assertCode(() => buildTrainingGraph(model, { loss: "cross_entropy", mode: "dp", inputShapes: { x: [5] } }), "invalid-argument", /inputShapes\.x/);
+    assertCode(() => buildTrainingGraph(model, { loss: "cross_entropy", mode: "dp", inputShapes: { nope: [5, 4] } }), "invalid-argument", /inputShapes/);
+  });
+
   it("refuses opsets before 13", () => {
     const model = tinyModel({ opset: 11, inputs: [{ name: "x", shape: [2, 4] }], params: [{ name: "w", shape: [4, 2] }], nodes: [{ op: "MatMul", inputs: ["x", "w"], outputs: ["y"] }], output: { name: "y", shape: [2, 2] } });
     assertCode(() => buildTrainingGraph(model, { loss: "mse", mode: "dp" }), "invalid-model", /opset 11/);

@@ -21,10 +21,11 @@ type Data = Record<string, { dtype: "float32" | "int64"; shape: number[]; data: 
  * a random direction, and the DP graph's per-sample norms and clipped sums against
  * single-sample plain gradients (mask = one-hot).
  */
-export async function checkGradients(model: Uint8Array, data: Data, loss: LossName, labels: ort.Tensor, options: { epsilon?: number; seed?: number } = {}): Promise<GradientCheck> {
+export async function checkGradients(model: Uint8Array, data: Data, loss: LossName, labels: ort.Tensor, options: { epsilon?: number; seed?: number; inputShapes?: Record<string, number[]> } = {}): Promise<GradientCheck> {
   const eps = options.epsilon ?? 1e-2;
-  const plain = buildTrainingGraph(model, { loss, mode: "non-private" });
-  const dp = buildTrainingGraph(model, { loss, mode: "dp" });
+  const extra = options.inputShapes === undefined ? {} : { inputShapes: options.inputShapes };
+  const plain = buildTrainingGraph(model, { loss, mode: "non-private", ...extra });
+  const dp = buildTrainingGraph(model, { loss, mode: "dp", ...extra });
   const inits = readInitializers(model);
   const b = labels.dims[0] ?? 1;
   const base: Record<string, ort.Tensor> = { labels };

@@ -18,7 +18,8 @@ export interface TinyNode {
 /** Description of a small test model (data inputs have a dynamic first axis "batch"). */
 export interface TinyModelSpec {
   readonly opset?: number;
-  readonly inputs: readonly { name: string; dtype?: "float32" | "int64"; shape: readonly number[] }[];
+  /** Data inputs; `symbolic` declares the non-batch axes as dynamic ("d1", "d2", ...). */
+  readonly inputs: readonly { name: string; dtype?: "float32" | "int64"; shape: readonly number[]; symbolic?: boolean }[];
   readonly params?: readonly { name: string; shape: readonly number[]; data?: Float32Array }[];
   /** Constants, emitted as Constant nodes (as PyTorch exports them) unless `initializer` is set. */
   readonly consts?: readonly { name: string; shape: readonly number[]; int64?: readonly number[]; float?: Float32Array; bool?: readonly boolean[]; initializer?: boolean }[];
@@ -55,7 +56,7 @@ export function tinyModel(spec: TinyModelSpec): Uint8Array {
     name: "tiny",
     node: [...constNodes, ...spec.nodes].map((n, i) => create(NodeProtoSchema, { opType: n.op, input: [...n.inputs], output: [...n.outputs], name: `${n.op}_${i}`, attribute: [...(n.attrs ?? [])] })),
     initializer: inits,
-    input: spec.inputs.map((i) => valueInfo(i.name, i.dtype === "int64" ? 7 : 1, ["batch", ...i.shape.slice(1)])),
+    input: spec.inputs.map((i) => valueInfo(i.name, i.dtype === "int64" ? 7 : 1, ["batch", ...i.shape.slice(1).map((d, k) => (i.symbolic === true ? `d${k + 1}` : d))])),
     output: [valueInfo(spec.output.name, 1, ["batch", ...spec.output.shape.slice(1)])],
   });
   return encodeModel(create(ModelProtoSchema, {
