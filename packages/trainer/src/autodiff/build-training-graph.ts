@@ -151,7 +151,7 @@ export function buildTrainingGraph(model: Uint8Array, options: BuildTrainingGrap
   const total = (map: Map<string, string[]>, name: string): string | undefined => {
     const list = map.get(name);
     if (list === undefined) return undefined;
-    const s = builder.sum(list);
+    const s = builder.accumulate(list);
     map.set(name, [s]);
     return s;
   };

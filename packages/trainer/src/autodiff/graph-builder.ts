@@ -16,6 +16,12 @@ export class GraphBuilder {
   private counter = 0;
   /** Forward node being differentiated; prefixes emitted node names (readable profiles). */
   scope = "";
+  /**
+   * Zero-paddings along one axis emitted by gradient rules (Slice, Gather of one index):
+   * output -> source and the range [start, end) it fills. Gradients that tile an axis exactly
+   * are then joined with one Concat instead of padded and summed.
+   */
+  private readonly placements = new Map<string, { source: string; axis: number; start: number; end: number; dim: number; rank: number }>();
 
   constructor(
     /** Default-domain opset of the graph the nodes go into (selects attribute or input forms). */
@@ -69,6 +75,45 @@ export class GraphBuilder {
     this.initializers.push(float32Tensor(name, dims, data));
     this.constants.set(key, name);
     return name;
+  }
+
+  /**
+   * Zero-pads `x` along `axis` to `dim`, placing it at [start, end). The Pad is emitted
+   * lazily (by {@link accumulate}), so placements that tile an axis become one Concat.
+   */
+  place(x: string, rank: number, axis: number, start: number, end: number, dim: number): string {
+    if (start === 0 && end === dim) return x;
+    const out = this.fresh("placed");
+    this.placements.set(out, { source: x, axis, start, end, dim, rank });
+    return out;
+  }
+
+  private realize(x: string): string {
+    const p = this.placements.get(x);
+    if (p === undefined) return x;
+    this.placements.delete(x);
+    const pads = new Array<number>(2 * p.rank).fill(0);
+    pads[p.axis] = p.start;
+    pads[p.axis + p.rank] = p.dim - p.end;
+    this.nodes.push(create(NodeProtoSchema, { opType: "Pad", input: [p.source, this.i64(pads)], output: [x], name: this.fresh(`${this.scope}/Pad_node`) }));
+    return x;
+  }
+
+  /**
+   * Sum of gradient contributions; when they are placements that tile one axis exactly
+   * (the q, k and v slices of a packed projection), one Concat of their sources.
+   */
+  accumulate(xs: readonly string[]): string {
+    if (xs.length > 1) {
+      const parts = xs.map((x) => this.placements.get(x));
+      const first = parts[0];
+      if (first !== undefined && parts.every((p) => p !== undefined && p.axis === first.axis && p.dim === first.dim)) {
+        const sorted = [...parts].sort((a, c) => (a?.start ?? 0) - (c?.start ?? 0));
+        const tiles = sorted.every((p, i) => (p?.start ?? -1) === (i === 0 ? 0 : sorted[i - 1]?.end)) && sorted[sorted.length - 1]?.end === first.dim;
+        if (tiles) return this.op1("Concat", sorted.map((p) => p?.source ?? ""), [attr.int("axis", first.axis)]);
+      }
+    }
+    return this.sum(xs.map((x) => this.realize(x)));
   }
 
   add(a: string, b: string): string { return this.op1("Add", [a, b]); }

@@ -26,10 +26,7 @@ function gatherData(ctx: VjpContext, g: string): string {
   if (consts !== undefined && consts.length === 1 && (idxInfo.shape?.length ?? 0) === 0) {
     // A scalar index (PyTorch's proj[0]): pad the gradient back into place.
     const k = (consts[0] ?? 0) < 0 ? (consts[0] ?? 0) + dimA : (consts[0] ?? 0);
-    const pads = new Array<number>(2 * ds.length).fill(0);
-    pads[axis] = k;
-    pads[axis + ds.length] = dimA - k - 1;
-    return b.op1("Pad", [b.unsqueeze(g, [axis]), b.i64(pads)]);
+    return b.place(b.unsqueeze(g, [axis]), ds.length, axis, k, k + 1, dimA);
   }
   const ir = idxInfo.shape?.length;
   if (ir === undefined) throw new TrainerError("unsupported-op", `Gather node "${node.name}": unknown index rank`);
@@ -132,7 +129,13 @@ export const shapeRules: Readonly<Record<string, VjpRule>> = {
       if (after >= 0) pads[p.axis + rank] = after;
       else g = b.op1("Slice", [g, b.i64([0]), b.i64([span + after]), b.i64([p.axis])]);
     }
-    out[0] = pads.every((v) => v === 0) ? g : b.op1("Pad", [g, b.i64(pads)]);
+    const padded = pads.map((v, i) => (v !== 0 ? i % rank : -1)).filter((a) => a >= 0);
+    const single = padded.length > 0 && padded.every((a) => a === padded[0]) ? padded[0] : undefined;
+    if (pads.every((v) => v === 0)) out[0] = g;
+    else if (single !== undefined) {
+      const dim = staticDim(xs[single]) ?? 0;
+      out[0] = b.place(g, rank, single, pads[single] ?? 0, dim - (pads[single + rank] ?? 0), dim);
+    } else out[0] = b.op1("Pad", [g, b.i64(pads)]);
     return out;
   },
   Pad: (ctx) => {
