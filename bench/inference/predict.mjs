@@ -3,6 +3,7 @@
 // same onnxruntime thread count. Run from the repository root after `npm run build`:
 //
 //   node bench/inference/predict.mjs [--workers W] [--intra T] [--seconds S] [--out FILE.json]
+//     [--models cnn,text] [--batches 1,32] [--concurrency 1,16]
 //
 // The server runs in a child process (so client and server do not share an event loop);
 // the in-process baseline is one InferenceSession with intraOpNumThreads = W x T... see
@@ -65,16 +66,33 @@ async function startServer(dataDir) {
   const child = spawn(process.execPath, [join(ROOT, "bench/inference/server-process.mjs"), dataDir, String(WORKERS), String(INTRA)], {
     stdio: ["ignore", "pipe", "inherit"],
   });
-  const url = await new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout.on("data", (d) => {
-      out += d;
-      const m = /listening on (\S+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    child.once("exit", (code) => reject(new Error(`server exited with ${code}`)));
+  let out = "";
+  let waiters = [];
+  child.stdout.on("data", (d) => {
+    out += d;
+    for (const w of waiters) w();
   });
-  return { url, stop: () => new Promise((r) => { child.once("exit", r); child.kill("SIGTERM"); }) };
+  const waitFor = (re) =>
+    new Promise((resolve, reject) => {
+      const check = () => {
+        const m = re.exec(out);
+        if (m) {
+          out = out.slice(m.index + m[0].length);
+          waiters = waiters.filter((w) => w !== check);
+          resolve(m[1]);
+        }
+      };
+      waiters.push(check);
+      child.once("exit", (code) => reject(new Error(`server exited with ${code}`)));
+      check();
+    });
+  const url = await waitFor(/listening on (\S+)\n/);
+  const cpuMicros = async () => {
+    const reply = waitFor(/cpu (\d+)\n/);
+    child.kill("SIGUSR2");
+    return Number(await reply);
+  };
+  return { url, cpuMicros, stop: () => new Promise((r) => { child.once("exit", r); child.kill("SIGTERM"); }) };
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), "sanctum-bench-"));
@@ -83,7 +101,7 @@ const identity = generateIdentity();
 const client = await connect(server.url, { identity, allowSimulation: true });
 const results = [];
 try {
-  for (const model of ["cnn", "text"]) {
+  for (const model of (args.models ?? "cnn,text").split(",")) {
     const bytes = readFileSync(join(FIXTURES, `${model}.onnx`));
     await client.models.upload(bytes, { name: model });
     const session = await ort.InferenceSession.create(bytes, {
@@ -92,12 +110,20 @@ try {
       executionMode: "sequential",
       graphOptimizationLevel: "all",
     });
-    for (const batch of [1, 32]) {
+    for (const batch of (args.batches ?? "1,32").split(",").map(Number)) {
       const inputs = inputsFor(model, batch);
       const feeds = Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, new ort.Tensor(t.dtype, t.data, t.shape)]));
-      for (const concurrency of [1, 16]) {
+      for (const concurrency of (args.concurrency ?? "1,16").split(",").map(Number)) {
+        const cpu0 = process.cpuUsage();
         const local = await measure(() => session.run(feeds), concurrency);
+        const cpu1 = process.cpuUsage(cpu0);
+        local.cpuUsPerRequest = (cpu1.user + cpu1.system) / (local.requests + 20);
+        const server0 = await server.cpuMicros();
+        const client0 = process.cpuUsage();
         const remote = await measure(() => client.models.predict(model, inputs), concurrency);
+        const client1 = process.cpuUsage(client0);
+        remote.serverCpuUsPerRequest = ((await server.cpuMicros()) - server0) / (remote.requests + 20);
+        remote.clientCpuUsPerRequest = (client1.user + client1.system) / (remote.requests + 20);
         const row = {
           model,
           batch,
@@ -112,7 +138,8 @@ try {
           `${model.padEnd(4)} batch ${String(batch).padStart(2)} conc ${String(concurrency).padStart(2)} | ` +
             `in-process p50 ${local.p50Ms.toFixed(3)} p99 ${local.p99Ms.toFixed(3)} ms ${local.throughputRps.toFixed(0)}/s | ` +
             `remote p50 ${remote.p50Ms.toFixed(3)} p99 ${remote.p99Ms.toFixed(3)} ms ${remote.throughputRps.toFixed(0)}/s | ` +
-            `p50 +${row.p50OverheadMs.toFixed(3)} ms, throughput ${(100 * row.throughputRatio).toFixed(0)} %`,
+            `p50 +${row.p50OverheadMs.toFixed(3)} ms, throughput ${(100 * row.throughputRatio).toFixed(0)} % | ` +
+            `CPU/request: in-process ${local.cpuUsPerRequest.toFixed(0)} us, remote server ${remote.serverCpuUsPerRequest.toFixed(0)} + client ${remote.clientCpuUsPerRequest.toFixed(0)} us`,
         );
       }
     }
