@@ -1,18 +1,18 @@
 import { clone, create } from "@bufbuild/protobuf";
 import { GraphProtoSchema, ModelProtoSchema, type NodeProto, NodeProtoSchema, OperatorSetIdProtoSchema } from "../onnx/gen/onnx_pb.js";
 import { decodeModel, defaultOpsetVersion, encodeModel } from "../onnx/model-io.js";
-import { OnnxDataType, dtypeName, tensorDims, tensorToNumbers } from "../onnx/tensor-data.js";
+import { OnnxDataType, tensorDims, tensorToNumbers } from "../onnx/tensor-data.js";
 import { TrainerError } from "../trainer-error.js";
+import { type DataInput, resolveDataInputs } from "./data-inputs.js";
+import { type ForwardGraph, GradientMap, type ParameterUse, backwardPass, parameterGradients, perSampleNorms } from "./gradient-passes.js";
 import { GraphBuilder } from "./graph-builder.js";
 import { type LossName, emitLoss, lossNames } from "./losses.js";
-import { ancestorsOf, dependencies, isDifferentiableInput, valueInfo } from "./model-analysis.js";
+import { ancestorsOf, dependencies, valueInfo } from "./model-analysis.js";
 import { checkParameterViews } from "./parameter-views.js";
-import { perSampleUse } from "./per-sample-norms.js";
-import { scaleByBatch } from "./batch-layout.js";
+import type { PerSampleUse } from "./per-sample-norms.js";
 import { inferShapes } from "./shape-inference.js";
-import { BATCH, type Dim, dimOf, staticDim } from "./sym-dim.js";
+import { dimOf, staticDim } from "./sym-dim.js";
 import type { TensorInfo } from "./tensor-info.js";
-import type { VjpContext } from "./vjp-context.js";
 import { nonDifferentiableOps, vjpRules } from "./vjp-rules.js";
 
 /** A trainable parameter (float32). */
@@ -45,12 +45,10 @@ export interface TrainingGraph {
   /** Trainable parameters, in a stable order. Each is a graph INPUT named exactly as the initializer. */
   readonly params: readonly ParamSpec[];
   /** The original model's data inputs (names, dtypes, shapes with "batch" first axis). */
-  readonly dataInputs: readonly { name: string; dtype: string; shape: readonly (number | string)[] }[];
+  readonly dataInputs: readonly DataInput[];
 }
 
 const RESERVED = ["losses", "logits", "labels", "sample_mask", "max_grad_norm", "per_sample_grad_norms"];
-/** Opacus' clip factor: min(1, C / (norm + 1e-6)). */
-const CLIP_EPSILON = 1e-6;
 
 /**
  * Builds one training step of an ONNX model (as PyTorch exports it, opset 13 or later) as a
@@ -103,24 +101,8 @@ export function buildTrainingGraph(model: Uint8Array, options: BuildTrainingGrap
   const forward = ancestorsOf(graph, [outputName]);
   addAuxiliaryOutputs(forward, builder);
 
-  const known = new Map<string, TensorInfo>();
-  const pinned = options.inputShapes ?? {};
-  for (const name of Object.keys(pinned)) {
-    if (!dataInputs.some((d) => d.name === name)) throw new TrainerError("invalid-argument", `options.inputShapes: "${name}" is not a data input of the model`);
-  }
-  const dataInputInfo = dataInputs.map((vi) => {
-    const t = vi.type?.value.case === "tensorType" ? vi.type.value.value : undefined;
-    const dims = t?.shape?.dim ?? [];
-    const fixed = pinned[vi.name];
-    if (fixed !== undefined) {
-      const ok = fixed.length === dims.length - 1 && fixed.every((n, i) => Number.isInteger(n) && n >= 1 && (dims[i + 1]?.value.case !== "dimValue" || Number(dims[i + 1]?.value.value) === n));
-      if (!ok) throw new TrainerError("invalid-argument", `options.inputShapes.${vi.name}: expected ${dims.length - 1} positive sizes after the batch axis that agree with the model's static sizes`);
-    }
-    const shape: Dim[] = dims.map((d, i) => (i === 0 ? BATCH : fixed !== undefined ? dimOf(fixed[i - 1] ?? 0) : d.value.case === "dimValue" ? dimOf(Number(d.value.value)) : undefined));
-    const dtype = t?.elemType ?? OnnxDataType.FLOAT;
-    known.set(vi.name, { dtype, shape, batch: { axis: 0, outer: 1 } });
-    return { name: vi.name, dtype: dtypeName(dtype), shape: shape.map((d, i) => (i === 0 ? "batch" : (staticDim(d) ?? (dims[i]?.value.case === "dimParam" ? String(dims[i]?.value.value) : "?")))) };
-  });
+  const data = resolveDataInputs(dataInputs, options.inputShapes ?? {});
+  const known = new Map<string, TensorInfo>(data.infos);
   for (const t of graph.initializer) {
     const dims = tensorDims(t);
     const n = dims.reduce((a, c) => a * c, 1);
@@ -137,93 +119,23 @@ export function buildTrainingGraph(model: Uint8Array, options: BuildTrainingGrap
   refuseUnsupported(forward, deps.param);
   if (dp) checkParameterViews(forward, trainableNames, isView, infos);
 
-  // Loss and its gradient.
-  const mask = "sample_mask";
-  const labels = "labels";
-  const lossParts = emitLoss(builder, options.loss, outputName, info(outputName), labels, mask);
-  const grads = new Map<string, string[]>();
-  const addGrad = (map: Map<string, string[]>, name: string, g: string | undefined): void => {
-    if (g === undefined) return;
-    const list = map.get(name);
-    if (list === undefined) map.set(name, [g]);
-    else list.push(g);
-  };
-  const total = (map: Map<string, string[]>, name: string): string | undefined => {
-    const list = map.get(name);
-    if (list === undefined) return undefined;
-    const s = builder.accumulate(list);
-    map.set(name, [s]);
-    return s;
-  };
-  addGrad(grads, outputName, lossParts.gradOutput);
-
-  // Phase A: one backward pass over activations; record every use of a parameter view.
-  interface Use { node: NodeProto; input: number; gradOut: (string | undefined)[] }
-  const uses: Use[] = [];
-  const ctxFor = (node: NodeProto, gradOut: readonly (string | undefined)[], want: readonly boolean[]): VjpContext => {
-    builder.scope = node.name;
-    return { b: builder, node, info, gradOut, want };
-  };
-  for (let k = forward.length - 1; k >= 0; k--) {
-    const node = forward[k];
-    if (node === undefined) continue;
-    const gradOut = node.output.map((o) => (isAct(o) ? total(grads, o) : undefined));
-    if (gradOut.every((g) => g === undefined)) continue;
-    const rule = vjpRules.get(node.opType);
-    if (rule === undefined) continue;
-    const want = node.input.map((i, j) => i !== "" && isAct(i) && isDifferentiableInput(node.opType, j));
-    if (want.some((w) => w)) {
-      const res = rule(ctxFor(node, gradOut, want));
-      node.input.forEach((i, j) => { if (want[j]) addGrad(grads, i, res[j]); });
-    }
-    node.input.forEach((i, j) => { if (i !== "" && isView(i) && isDifferentiableInput(node.opType, j)) uses.push({ node, input: j, gradOut }); });
-  }
-
-  // Phase B (dp): per-sample squared norms of every parameter use, clip factors.
-  let clip: string | undefined;
-  const perUse = new Map<Use, ReturnType<typeof perSampleUse>>();
+  const fwd: ForwardGraph = { nodes: forward, info, isActivation: isAct, isParameterView: isView };
+  const lossParts = emitLoss(builder, options.loss, outputName, info(outputName), "labels", "sample_mask");
+  const grads = new GradientMap(builder);
+  grads.add(outputName, lossParts.gradOutput);
+  const uses = backwardPass(builder, fwd, grads);
   const outputs: { name: string; value: string; dtype: number; dims: (number | string)[] }[] = [];
+  let clip: { factor: string; perUse: Map<ParameterUse, PerSampleUse> } | undefined;
   if (dp) {
-    const squares: string[] = [];
-    for (const u of uses) {
-      const r = perSampleUse(ctxFor(u.node, u.gradOut, u.node.input.map((_, j) => j === u.input)), u.input);
-      perUse.set(u, r);
-      squares.push(r.squaredNorm);
-    }
-    const sq = squares.length === 0 ? builder.mul(builder.reshape(mask, [-1]), builder.f32(0)) : builder.sum(squares);
-    const norm = builder.op1("Sqrt", [sq]);
-    const factor = builder.op1("Min", [builder.div("max_grad_norm", builder.add(norm, builder.f32(CLIP_EPSILON))), builder.f32(1)]);
-    clip = factor;
-    outputs.push({ name: "per_sample_grad_norms", value: builder.mul(norm, mask), dtype: OnnxDataType.FLOAT, dims: ["batch"] });
+    const r = perSampleNorms(builder, fwd, uses, "sample_mask", "max_grad_norm");
+    clip = { factor: r.clip, perUse: r.perUse };
+    outputs.push({ name: "per_sample_grad_norms", value: r.norms, dtype: OnnxDataType.FLOAT, dims: ["batch"] });
   }
-
-  // Phase C: clipped (dp) or plain gradient sums, then back through parameter views.
-  const pgrads = new Map<string, string[]>();
-  for (const u of uses) {
-    const r = perUse.get(u);
-    let g: string | undefined;
-    if (clip !== undefined && r?.clippedSum !== undefined) {
-      g = r.clippedSum(clip);
-    } else {
-      const c = clip;
-      const gradOut = c === undefined ? u.gradOut : u.gradOut.map((go, j) => (go === undefined ? undefined : scaleByBatch(builder, go, info(u.node.output[j] ?? ""), c, `${u.node.opType} node "${u.node.name}"`)));
-      const rule = vjpRules.get(u.node.opType);
-      g = rule?.(ctxFor(u.node, gradOut, u.node.input.map((_, j) => j === u.input)))[u.input];
-    }
-    addGrad(pgrads, u.node.input[u.input] ?? "", g);
-  }
-  for (let k = forward.length - 1; k >= 0; k--) {
-    const node = forward[k];
-    if (node === undefined || !node.output.some((o) => isView(o))) continue;
-    const gradOut = node.output.map((o) => total(pgrads, o));
-    if (gradOut.every((g) => g === undefined)) continue;
-    const want = node.input.map((i, j) => i !== "" && isView(i) && isDifferentiableInput(node.opType, j));
-    const res = vjpRules.get(node.opType)?.(ctxFor(node, gradOut, want)) ?? [];
-    node.input.forEach((i, j) => { if (want[j]) addGrad(pgrads, i, res[j]); });
-  }
+  const pgrads = parameterGradients(builder, fwd, uses, clip);
   const params = trainable.map((t) => ({ name: t.name, shape: tensorDims(t) }));
+  builder.scope = "outputs";
   for (const p of params) {
-    const g = total(pgrads, p.name) ?? builder.zeros(p.shape);
+    const g = pgrads.total(p.name) ?? builder.zeros(p.shape);
     outputs.push({ name: `grad:${p.name}`, value: g, dtype: OnnxDataType.FLOAT, dims: p.shape });
   }
 
@@ -240,10 +152,10 @@ export function buildTrainingGraph(model: Uint8Array, options: BuildTrainingGrap
     if (o.name !== o.value) finals.push(create(NodeProtoSchema, { opType: "Identity", input: [o.value], output: [o.name], name: builder.fresh(`out_${o.name}`) }));
   }
   const inputs = [
-    ...dataInputs.map((vi, i) => (pinned[vi.name] === undefined ? vi : valueInfo(vi.name, known.get(vi.name)?.dtype ?? OnnxDataType.FLOAT, dataInputInfo[i]?.shape ?? []))),
+    ...data.valueInfos,
     ...params.map((p) => valueInfo(p.name, OnnxDataType.FLOAT, p.shape)),
-    valueInfo(labels, lossParts.labels.dtype, lossParts.labels.shape),
-    valueInfo(mask, OnnxDataType.FLOAT, ["batch"]),
+    valueInfo("labels", lossParts.labels.dtype, lossParts.labels.shape),
+    valueInfo("sample_mask", OnnxDataType.FLOAT, ["batch"]),
     ...(dp ? [valueInfo("max_grad_norm", OnnxDataType.FLOAT, [])] : []),
   ];
   const newGraph = create(GraphProtoSchema, {
@@ -259,7 +171,7 @@ export function buildTrainingGraph(model: Uint8Array, options: BuildTrainingGrap
     ...m.opsetImport.filter((o) => o.domain !== "" && o.domain !== "ai.onnx"),
     create(OperatorSetIdProtoSchema, { domain: "", version: BigInt(builder.opset) }),
   ];
-  return { model: encodeModel(m), params, dataInputs: dataInputInfo };
+  return { model: encodeModel(m), params, dataInputs: data.described };
 }
 
 function refuseUnsupported(nodes: readonly NodeProto[], paramDependent: ReadonlySet<string>): void {

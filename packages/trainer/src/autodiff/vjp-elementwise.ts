@@ -9,7 +9,7 @@ import { type VjpContext, type VjpRule, gradOf, reduceToShape, shapeOf } from ".
  */
 export function binaryUnreduced(ctx: VjpContext, i: number, g: string): string {
   const { b, node } = ctx;
-  const [x0 = "", x1 = "", x2 = ""] = node.input;
+  const [x0 = "", x1 = ""] = node.input;
   const y = node.output[0] ?? "";
   switch (node.opType) {
     case "Add": case "Sum": return g;
@@ -42,7 +42,6 @@ export function binaryUnreduced(ctx: VjpContext, i: number, g: string): string {
     }
     default: break;
   }
-  void x2;
   throw new Error(`internal: no binary rule for ${node.opType}`);
 }
 
