@@ -56,6 +56,18 @@ export async function createModelRegistry(db: SanctumDatabase, blobs: BlobStore)
     access_public, access_allow_json, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const remove = db.prepare("DELETE FROM models WHERE id = ?");
 
+  // Records never change once stored (only deleted), so parsed rows are kept by id.
+  const records = new Map<string, ModelRecord>();
+  const cached = (row: Row | undefined): ModelRecord | undefined => {
+    if (row === undefined) return undefined;
+    let record = records.get(row.id);
+    if (record === undefined) {
+      record = fromRow(row);
+      records.set(row.id, record);
+    }
+    return record;
+  };
+
   const known = new Set((db.prepare("SELECT id FROM models").all() as { id: string }[]).map((r) => r.id));
   for (const id of await blobs.ids("model")) if (!known.has(id)) await blobs.delete("model", id);
 
@@ -93,18 +105,17 @@ export async function createModelRegistry(db: SanctumDatabase, blobs: BlobStore)
       return record;
     },
     get(id) {
-      const row = byId.get(id) as Row | undefined;
-      return row === undefined ? undefined : fromRow(row);
+      return records.get(id) ?? cached(byId.get(id) as Row | undefined);
     },
     resolve(ref, caller) {
       if (isModelId(ref)) {
-        const row = byId.get(ref) as Row | undefined;
-        if (row === undefined) throw notFound(ref);
-        return fromRow(row);
+        const record = records.get(ref) ?? cached(byId.get(ref) as Row | undefined);
+        if (record === undefined) throw notFound(ref);
+        return record;
       }
-      const own = byOwnerName.get(caller, ref) as Row | undefined;
-      if (own !== undefined) return fromRow(own);
-      const named = (byName.all(ref) as Row[]).map(fromRow);
+      const own = cached(byOwnerName.get(caller, ref) as Row | undefined);
+      if (own !== undefined) return own;
+      const named = (byName.all(ref) as Row[]).map((row) => cached(row)!);
       const visible = named.filter((m) => mayQuery(m, caller));
       if (visible.length === 1) return visible[0]!;
       if (visible.length > 1) {
@@ -118,10 +129,11 @@ export async function createModelRegistry(db: SanctumDatabase, blobs: BlobStore)
       throw notFound(ref);
     },
     listVisibleTo(caller) {
-      return (all.all() as Row[]).map(fromRow).filter((m) => mayQuery(m, caller));
+      return (all.all() as Row[]).map((row) => cached(row)!).filter((m) => mayQuery(m, caller));
     },
     async delete(id) {
       durably(db, () => remove.run(id));
+      records.delete(id);
       await blobs.delete("model", id);
     },
     async loadBytes(id) {
