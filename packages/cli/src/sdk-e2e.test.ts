@@ -128,7 +128,7 @@ describe("SDK end to end against the real server", () => {
   });
 
   it("lets only the owner query by default; --allow and --public open it", async () => {
-    await assert.rejects(asStranger.models.predict("mlp", mlpInputs), code("permission-denied", /ask the model's owner/));
+    await assert.rejects(asStranger.models.predict("mlp", mlpInputs), code("permission-denied", /ask the owner to upload it with --allow/));
     const shared = await asOwner.models.upload(fixture("mlp.onnx"), { name: "mlp-shared", access: { allow: [friend.publicKey] } });
     assert.deepEqual(shared.access, { public: false, allow: [friend.publicKey] });
     await asFriend.models.predict(shared.id, mlpInputs);

@@ -74,7 +74,9 @@ describe("attested channel", () => {
       assert.deepEqual(forged.problems.map((p) => p.code), ["signature"]);
       assert.equal(forged.statement, undefined);
 
-      const foreignKey = (await startFakeServer()).spki;
+      const other = await startFakeServer();
+      const foreignKey = other.spki;
+      await other.close();
       const moved = await verifyReceiptFile({ ...file, serverSpki: foreignKey }, { allowSimulation: true });
       assert.deepEqual(moved.problems.map((p) => p.code).sort(), ["binding", "signature"]);
 

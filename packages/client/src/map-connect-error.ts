@@ -23,8 +23,13 @@ export function mapCallError(err: unknown, action: string, serverUrl: string): C
   if (code === "unavailable") {
     return new ClientError(code, `${action}: cannot reach the Sanctum server at ${serverUrl}${server}; ${hint}`, { cause: err });
   }
-  return new ClientError(code, `${action} failed${server}; ${hint}`, { cause: err });
+  // The server's messages usually say what to do already; add ours only when it does not.
+  const advice = text === "" || !ADVICE.test(text) ? `; ${hint}` : "";
+  return new ClientError(code, `${action} failed${server}${advice}`, { cause: err });
 }
+
+/** Words by which a server message already gives advice (a command, a flag, a request). */
+const ADVICE = /'sanctum |--[a-z]|\b(ask|retry|give|use|pick|choose|wait|check|send|list|delete|upload)\b/i;
 
 const HINTS: Partial<Record<Code, readonly [ClientErrorCode, string]>> = {
   [Code.InvalidArgument]: ["invalid-argument", "fix the request as the message says ('sanctum model info MODEL' shows the expected inputs)"],

@@ -1,5 +1,6 @@
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
+import { basename } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
 import type { EvidenceBundle } from "@sanctum/attestation";
@@ -19,7 +20,10 @@ export type AccessOption = { readonly public: true } | { readonly allow: readonl
 
 /** Options of {@link ModelsApi.upload}. */
 export interface UploadOptions {
-  /** Name to find the model by; default: the server's choice (the file name or id). */
+  /**
+   * Name to find the model by (unique among your models). Default for a file path: the file
+   * name without `.onnx`; required when uploading bytes.
+   */
   readonly name?: string;
   /** Default: only the owner (the uploader) may query. */
   readonly access?: AccessOption;
@@ -82,7 +86,7 @@ export function createModelsApi(ctx: ModelsApiContext): ModelsApi {
         part: {
           case: "header",
           value: {
-            name: options.name ?? "",
+            name: options.name ?? (typeof model === "string" ? basename(model).replace(/\.onnx$/i, "") : ""),
             access: options.access === undefined ? {} : "public" in options.access ? { public: true } : { allow: [...options.access.allow] },
           },
         },

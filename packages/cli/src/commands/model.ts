@@ -15,7 +15,7 @@ export function registerModel(program: Command): void {
       .command("upload")
       .description("upload an ONNX model; by default only you may query it")
       .argument("<file>", "the .onnx file")
-      .option("--name <name>", "name to find the model by (default: the server's choice)")
+      .option("--name <name>", "name to find the model by (default: the file name without .onnx)")
       .addOption(new Option("--public", "let any identity query the model").conflicts("allow"))
       .addOption(new Option("--allow <keys>", "comma-separated public key ids (from 'sanctum keygen') allowed to query").conflicts("public")),
   ).action(async (file: string, options: ClientOptionValues & { name?: string; public?: boolean; allow?: string }) => {
