@@ -18,7 +18,7 @@ export function isFloat(dtype: number): boolean {
  */
 const nonDifferentiableInputs: Readonly<Record<string, readonly number[]>> = {
   Clip: [1, 2], Dropout: [1, 2], Reshape: [1], Expand: [1], Slice: [1, 2, 3, 4], Squeeze: [1], Unsqueeze: [1],
-  Split: [1], ReduceSum: [1], ReduceMean: [1], ReduceSumSquare: [1], Pad: [1, 2, 3], Gather: [1], Where: [0], Tile: [1],
+  Split: [1], ReduceSum: [1], ReduceMean: [1], ReduceSumSquare: [1], ReduceL2: [1], ReduceLogSumExp: [1], ReduceMax: [1], ReduceMin: [1], Pad: [1, 2, 3], Gather: [1], Where: [0], Tile: [1],
   Resize: [1, 2, 3],
 };
 

@@ -1,6 +1,6 @@
 import { TrainerError } from "../trainer-error.js";
 import { attr, attrInt, attrInts, attrString } from "./attributes.js";
-import { constNumbers, normAxis, sliceParams, splitSizes } from "./shape-helpers.js";
+import { constNumbers, normAxis, reduceAxes, sliceParams, splitSizes } from "./shape-helpers.js";
 import { staticDim } from "./sym-dim.js";
 import { type VjpContext, type VjpRule, gradOf, reduceToShape, reshapeLike, shapeOf, staticShape } from "./vjp-context.js";
 
@@ -191,8 +191,14 @@ export const shapeRules: Readonly<Record<string, VjpRule>> = {
     if (ctx.want[0]) out[0] = gatherData(ctx, gradOf(ctx));
     return out;
   },
-  ReduceSum: (ctx) => reduceBack(ctx, false),
-  ReduceMean: (ctx) => reduceBack(ctx, true),
+  ReduceSum: (ctx) => reduceBack(ctx, "sum"),
+  ReduceMean: (ctx) => reduceBack(ctx, "mean"),
+  ReduceSumSquare: (ctx) => reduceBack(ctx, "sumSquare"),
+  ReduceL2: (ctx) => reduceBack(ctx, "l2"),
+  ReduceLogSumExp: (ctx) => reduceBack(ctx, "logSumExp"),
+  ReduceMax: (ctx) => reduceBack(ctx, "extreme"),
+  ReduceMin: (ctx) => reduceBack(ctx, "extreme"),
+  GlobalMaxPool: (ctx) => reduceBack(ctx, "extreme"),
   GlobalAveragePool: (ctx) => {
     const { b, node } = ctx;
     if (!ctx.want[0]) return none(ctx);
@@ -203,33 +209,48 @@ export const shapeRules: Readonly<Record<string, VjpRule>> = {
   },
 };
 
-function reduceBack(ctx: VjpContext, mean: boolean): (string | undefined)[] {
+type ReduceKind = "sum" | "mean" | "sumSquare" | "l2" | "logSumExp" | "extreme";
+
+/**
+ * Reductions: the output gradient is broadcast back over the reduced axes and multiplied by
+ * d y / d x: 1 (sum), 1/n (mean), 2x (sum of squares), x/y (L2), e^(x-y) (log-sum-exp), or
+ * the indicator of the extreme elements shared evenly among ties (max, min; as PyTorch's
+ * amax/amin).
+ */
+function reduceBack(ctx: VjpContext, kind: ReduceKind): (string | undefined)[] {
   const { b, node } = ctx;
   const out = none(ctx) as (string | undefined)[];
   if (!ctx.want[0]) return out;
   const x = node.input[0] ?? "";
+  const y = node.output[0] ?? "";
   const xs = shapeOf(ctx, x);
-  const fromInput = node.opType === "ReduceSum" ? b.opset >= 13 : b.opset >= 18;
-  let axes: number[] | undefined;
-  if (fromInput) axes = node.input[1] !== undefined && node.input[1] !== "" ? constNumbers(ctx.info(node.input[1])) : [];
-  else axes = attrInts(node, "axes") ?? [];
+  const global = node.opType === "GlobalMaxPool";
+  const axes = global ? xs.map((_, i) => i).slice(2) : reduceAxes(node, b.opset, node.input.map((n) => ctx.info(n)), xs.length);
   if (axes === undefined) throw new TrainerError("unsupported-op", `${node.opType} node "${node.name}": axes must be constant`);
-  if (axes.length === 0) {
-    if (fromInput && attrInt(node, "noop_with_empty_axes", 0) === 1) { out[0] = gradOf(ctx); return out; }
-    axes = xs.map((_, i) => i);
-  }
-  const norm = axes.map((a) => normAxis(a, xs.length)).sort((p, q) => p - q);
-  let g = gradOf(ctx);
-  if (attrInt(node, "keepdims", 1) === 0) g = b.unsqueeze(g, norm);
-  if (mean) {
-    let n = 1;
-    for (const a of norm) {
-      const d = staticDim(xs[a]);
-      if (d === undefined) throw new TrainerError("unsupported-op", `${node.opType} node "${node.name}": reducing over the batch axis mixes samples`);
-      n *= d;
+  if (axes.length === 0) { out[0] = gradOf(ctx); return out; }
+  const sorted = [...axes].sort((p, q) => p - q);
+  const keep = global || attrInt(node, "keepdims", 1) === 1;
+  const g = keep ? gradOf(ctx) : b.unsqueeze(gradOf(ctx), sorted);
+  const yk = keep ? y : b.unsqueeze(y, sorted);
+  switch (kind) {
+    case "sum": case "mean": {
+      let n = 1;
+      for (const a of sorted) {
+        const d = staticDim(xs[a]);
+        if (d === undefined) throw new TrainerError("unsupported-op", `${node.opType} node "${node.name}": reducing over the batch axis mixes samples`);
+        n *= d;
+      }
+      out[0] = b.op1("Expand", [kind === "mean" ? b.scale(g, 1 / n) : g, b.shapeOf(x)]);
+      break;
     }
-    g = b.scale(g, 1 / n);
+    case "sumSquare": out[0] = b.mul(b.scale(x, 2), g); break;
+    case "l2": out[0] = b.mul(b.div(x, yk), g); break;
+    case "logSumExp": out[0] = b.mul(b.op1("Exp", [b.sub(x, yk)]), g); break;
+    case "extreme": {
+      const hit = b.cast(b.op1("Equal", [x, yk]), 1);
+      out[0] = b.mul(hit, b.div(g, b.reduceSum(hit, sorted, true)));
+      break;
+    }
   }
-  out[0] = b.op1("Expand", [g, b.shapeOf(x)]);
   return out;
 }
