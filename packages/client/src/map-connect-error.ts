@@ -7,7 +7,12 @@ import { PIN_MISMATCH_MESSAGE } from "./server-key.js";
  * the field or model at fault) and followed by what the user can do about it.
  * `action` says what was attempted, e.g. "upload model".
  */
-export function mapCallError(err: unknown, action: string, serverUrl: string): ClientError {
+export function mapCallError(
+  err: unknown,
+  action: string,
+  serverUrl: string,
+  hints: Partial<Record<ClientErrorCode, string>> = {},
+): ClientError {
   if (err instanceof ClientError) return err;
   const connectError = ConnectError.from(err);
   const text = connectError.rawMessage;
@@ -18,7 +23,8 @@ export function mapCallError(err: unknown, action: string, serverUrl: string): C
       { cause: err },
     );
   }
-  const [code, hint] = HINTS[connectError.code] ?? ["server-error", "retry, and report it to the server's operator if it persists"];
+  const [code, defaultHint] = HINTS[connectError.code] ?? ["server-error", "retry, and report it to the server's operator if it persists"];
+  const hint = hints[code] ?? defaultHint;
   const server = text === "" ? "" : `: ${text}`;
   if (code === "unavailable") {
     return new ClientError(code, `${action}: cannot reach the Sanctum server at ${serverUrl}${server}; ${hint}`, { cause: err });
@@ -32,7 +38,7 @@ export function mapCallError(err: unknown, action: string, serverUrl: string): C
 const ADVICE = /'sanctum |--[a-z]|\b(ask|retry|give|use|pick|choose|wait|check|send|list|delete|upload)\b/i;
 
 const HINTS: Partial<Record<Code, readonly [ClientErrorCode, string]>> = {
-  [Code.InvalidArgument]: ["invalid-argument", "fix the request as the message says ('sanctum model info MODEL' shows the expected inputs)"],
+  [Code.InvalidArgument]: ["invalid-argument", "fix the request as the message says"],
   [Code.NotFound]: ["not-found", "check the id or name ('sanctum model list' shows the models you may use)"],
   [Code.PermissionDenied]: [
     "permission-denied",

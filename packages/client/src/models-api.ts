@@ -5,7 +5,7 @@ import { create } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
 import type { EvidenceBundle } from "@sanctum/attestation";
 import { digestTensors, ModelService, type UploadModelRequest, UploadModelRequestSchema, type Tensor } from "@sanctum/protocol";
-import { ClientError } from "./client-error.js";
+import { ClientError, type ClientErrorCode } from "./client-error.js";
 import { mapCallError } from "./map-connect-error.js";
 import { modelInfoFromWire, type ModelInfo } from "./model-info.js";
 import type { ReceiptFile } from "./receipt-file.js";
@@ -71,12 +71,12 @@ export interface ModelsApiContext {
 }
 
 export function createModelsApi(ctx: ModelsApiContext): ModelsApi {
-  const call = async <T>(action: string, run: () => Promise<T>): Promise<T> => {
+  const call = async <T>(action: string, run: () => Promise<T>, hints: Partial<Record<ClientErrorCode, string>> = {}): Promise<T> => {
     ctx.ensureOpen();
     try {
       return await run();
     } catch (err) {
-      throw mapCallError(err, action, ctx.url);
+      throw mapCallError(err, action, ctx.url, hints);
     }
   };
   return {
@@ -100,8 +100,10 @@ export function createModelsApi(ctx: ModelsApiContext): ModelsApi {
           options.onProgress?.(sent, source.totalBytes);
         }
       }
-      const response = await call("upload model", () =>
-        ctx.rpc.uploadModel(requests(), options.signal === undefined ? {} : { signal: options.signal }),
+      const response = await call(
+        "upload model",
+        () => ctx.rpc.uploadModel(requests(), options.signal === undefined ? {} : { signal: options.signal }),
+        { "invalid-argument": "upload a complete ONNX file (as torch.onnx.export writes it) with a name" },
       );
       if (response.model === undefined) throw new ClientError("server-error", "upload model: the server answered without the model's description; report this to its operator");
       return modelInfoFromWire(response.model);
@@ -126,11 +128,14 @@ export function createModelsApi(ctx: ModelsApiContext): ModelsApi {
       const wireInputs: Record<string, Tensor> = {};
       for (const [name, tensor] of Object.entries(inputs)) wireInputs[name] = toWireTensor(tensor);
       if (Object.keys(wireInputs).length === 0) throw new ClientError("invalid-tensor", "predict: inputs is empty; give one tensor per model input");
-      const response = await call(`predict with model '${idOrName}'`, () =>
-        ctx.rpc.predict(
-          { model: idOrName, inputs: wireInputs, receipt: options.receipt === true },
-          options.signal === undefined ? {} : { signal: options.signal },
-        ),
+      const response = await call(
+        `predict with model '${idOrName}'`,
+        () =>
+          ctx.rpc.predict(
+            { model: idOrName, inputs: wireInputs, receipt: options.receipt === true },
+            options.signal === undefined ? {} : { signal: options.signal },
+          ),
+        { "invalid-argument": `'sanctum model info ${idOrName}' shows the inputs the model expects` },
       );
       const outputs: Record<string, TypedTensor> = {};
       for (const [name, wire] of Object.entries(response.outputs)) outputs[name] = fromWireTensor(name, wire);

@@ -18,14 +18,14 @@ export function createUploadProgress(options: UploadProgressOptions): UploadProg
   if (!options.enabled) return { update: () => {}, stop: () => {} };
   const mib = (n: number) => Math.round((n / 1048576) * 10) / 10;
   const bar = new SingleBar({
-    format: "uploading [{bar}] {percentage}% {sent}/{total} MiB",
+    format: "uploading [{bar}] {percentage}% {sentMiB}/{totalMiB} MiB",
     stream: process.stderr,
     hideCursor: true,
     clearOnComplete: true,
   });
-  bar.start(options.totalBytes, 0, { sent: 0, total: mib(options.totalBytes) });
+  bar.start(options.totalBytes, 0, { sentMiB: 0, totalMiB: mib(options.totalBytes) });
   return {
-    update: (sent, total) => bar.update(sent, { sent: mib(sent), total: mib(total) }),
+    update: (sent, total) => bar.update(sent, { sentMiB: mib(sent), totalMiB: mib(total) }),
     stop: () => bar.stop(),
   };
 }
