@@ -1,3 +1,9 @@
+/**
+ * @sanctum/client: the TypeScript SDK of Sanctum. `connect()` attests a server before
+ * anything is sent, pins its key, and returns a client whose APIs (models, datasets,
+ * training, audit) all go over that attested channel. Also the file formats the CLI reads
+ * and writes (.npy, .npz, JSON tensors, receipt files). Never imports server code.
+ */
 export { ClientError } from "./client-error.js";
 export type { ClientErrorCode } from "./client-error.js";
 export { createTensor, elementCount } from "./typed-tensor.js";
