@@ -9,6 +9,7 @@ import { GraphBuilder } from "./graph-builder.js";
 import { type LossName, emitLoss, lossNames } from "./losses.js";
 import { ancestorsOf, dependencies, valueInfo } from "./model-analysis.js";
 import { checkParameterViews } from "./parameter-views.js";
+import { checkSampleIndependence } from "./sample-independence.js";
 import type { PerSampleUse } from "./per-sample-norms.js";
 import { inferShapes } from "./shape-inference.js";
 import { dimOf, staticDim } from "./sym-dim.js";
@@ -117,7 +118,10 @@ export function buildTrainingGraph(model: Uint8Array, options: BuildTrainingGrap
   const isView = (n: string): boolean => deps.param.has(n) && !deps.data.has(n);
 
   refuseUnsupported(forward, deps.param);
-  if (dp) checkParameterViews(forward, trainableNames, isView, infos);
+  if (dp) {
+    checkParameterViews(forward, trainableNames, isView, infos);
+    checkSampleIndependence(forward, isAct, infos, opset);
+  }
 
   const fwd: ForwardGraph = { nodes: forward, info, isActivation: isAct, isParameterView: isView };
   const lossParts = emitLoss(builder, options.loss, outputName, info(outputName), "labels", "sample_mask");

@@ -166,3 +166,17 @@ describe("models with dynamic non-batch axes", () => {
     assert.ok(r.finiteDifferenceError < 2e-2 && r.normError < 1e-4 && r.clippedError < 1e-4, JSON.stringify(r));
   });
 });
+
+describe("cross-sample ops without DP", () => {
+  it("a mean over the batch gets its gradient in non-private mode", async () => {
+    const model = tinyModel({
+      inputs: [{ name: "x", shape: [B, 3] }],
+      params: [{ name: "w", shape: [3, 3] }],
+      nodes: [n("MatMul", ["x", "w"], ["h"]), n("ReduceMean", ["h"], ["mu"], [attr.ints("axes", [0])]), n("Sub", ["h", "mu"], ["y"])],
+      output: { name: "y", shape: [B, 3] },
+    });
+    const labels = new ort.Tensor("float32", randn(B * 3, 21), [B, 3]);
+    const r = await checkGradients(model, { x: { dtype: "float32", shape: [B, 3], data: randn(B * 3, 22) } }, "mse", labels, { nonPrivateOnly: true });
+    assert.ok(r.finiteDifferenceError < 2e-2, `fd ${r.finiteDifferenceError}`);
+  });
+});

@@ -59,6 +59,21 @@ describe("buildTrainingGraph refusals", () => {
     assertCode(() => buildTrainingGraph(model, { loss: "cross_entropy", mode: "dp", inputShapes: { nope: [5, 4] } }), "invalid-argument", /inputShapes/);
   });
 
+  it("refuses cross-sample operations in dp mode", () => {
+    const model = tinyModel({
+      inputs: [{ name: "x", shape: [4, 3] }],
+      params: [{ name: "w", shape: [3, 3] }],
+      nodes: [
+        { op: "MatMul", inputs: ["x", "w"], outputs: ["h"] },
+        { op: "ReduceMean", inputs: ["h"], outputs: ["mu"], attrs: [attr.ints("axes", [0])] },
+        { op: "Sub", inputs: ["h", "mu"], outputs: ["y"] },
+      ],
+      output: { name: "y", shape: [4, 3] },
+    });
+    assertCode(() => buildTrainingGraph(model, { loss: "mse", mode: "dp" }), "unsupported-op", /reduces along the batch axis/);
+    assert.equal(buildTrainingGraph(model, { loss: "mse", mode: "non-private" }).params.length, 1);
+  });
+
   it("refuses opsets before 13", () => {
     const model = tinyModel({ opset: 11, inputs: [{ name: "x", shape: [2, 4] }], params: [{ name: "w", shape: [4, 2] }], nodes: [{ op: "MatMul", inputs: ["x", "w"], outputs: ["y"] }], output: { name: "y", shape: [2, 2] } });
     assertCode(() => buildTrainingGraph(model, { loss: "mse", mode: "dp" }), "invalid-model", /opset 11/);

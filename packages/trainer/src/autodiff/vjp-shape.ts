@@ -234,13 +234,15 @@ function reduceBack(ctx: VjpContext, kind: ReduceKind): (string | undefined)[] {
   const yk = keep ? y : b.unsqueeze(y, sorted);
   switch (kind) {
     case "sum": case "mean": {
-      let n = 1;
-      for (const a of sorted) {
-        const d = staticDim(xs[a]);
-        if (d === undefined) throw new TrainerError("unsupported-op", `${node.opType} node "${node.name}": reducing over the batch axis mixes samples`);
-        n *= d;
+      const dims = sorted.map((a) => staticDim(xs[a]));
+      let scaled = g;
+      if (kind === "mean") {
+        // A mean over the batch (non-private mode only) divides by a run-time count.
+        scaled = dims.every((d) => d !== undefined)
+          ? b.scale(g, 1 / dims.reduce<number>((p, d) => p * (d ?? 1), 1))
+          : b.div(g, b.div(b.cast(b.op1("Size", [x]), 1), b.cast(b.op1("Size", [y]), 1)));
       }
-      out[0] = b.op1("Expand", [kind === "mean" ? b.scale(g, 1 / n) : g, b.shapeOf(x)]);
+      out[0] = b.op1("Expand", [scaled, b.shapeOf(x)]);
       break;
     }
     case "sumSquare": out[0] = b.mul(b.scale(x, 2), g); break;
