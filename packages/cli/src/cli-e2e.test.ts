@@ -97,6 +97,16 @@ describe("sanctum CLI end to end", () => {
     assert.match(human.stderr, /warning: .*simulation platform/);
     failed(await sanctum(["attest"], { SANCTUM_ALLOW_SIMULATION: "" }), /^error: server at .* insecure simulation platform.*--allow-simulation/);
     failed(await sanctum(["attest", "--server", "https://127.0.0.1:1"]), /^error: cannot reach the Sanctum server/);
+    // A policy file decides too: one that allows simulation, one that pins another measurement, one that is broken.
+    const allow = join(home, "allow-sim.json");
+    writeFileSync(allow, JSON.stringify({ allowSimulation: true }));
+    assert.equal((await sanctum(["attest", "--policy", allow], { SANCTUM_ALLOW_SIMULATION: "" })).code, 0);
+    const pinned = join(home, "pinned.json");
+    writeFileSync(pinned, JSON.stringify({ allowSimulation: true, simulation: { measurements: ["ab".repeat(48)] } }));
+    failed(await sanctum(["attest"], { SANCTUM_POLICY: pinned }), /^error: server at .* is not trusted: simulated measurement is not one the policy accepts/);
+    const broken = join(home, "broken.json");
+    writeFileSync(broken, "{ not json");
+    failed(await sanctum(["attest", "--policy", broken]), /^error: verification policy is not JSON \(in '.*broken\.json'\)/);
   });
 
   it("uploads, lists, describes, predicts (npz, npy, json) with receipts, and deletes", async () => {
