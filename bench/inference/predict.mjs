@@ -68,13 +68,19 @@ async function startServer(dataDir) {
   });
   let out = "";
   let waiters = [];
+  let exited;
   child.stdout.on("data", (d) => {
     out += d;
+    for (const w of waiters) w();
+  });
+  child.once("exit", (code) => {
+    exited = new Error(`server exited with ${code}`);
     for (const w of waiters) w();
   });
   const waitFor = (re) =>
     new Promise((resolve, reject) => {
       const check = () => {
+        if (exited) return reject(exited);
         const m = re.exec(out);
         if (m) {
           out = out.slice(m.index + m[0].length);
@@ -83,7 +89,6 @@ async function startServer(dataDir) {
         }
       };
       waiters.push(check);
-      child.once("exit", (code) => reject(new Error(`server exited with ${code}`)));
       check();
     });
   const url = await waitFor(/listening on (\S+)\n/);

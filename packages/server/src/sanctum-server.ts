@@ -103,6 +103,7 @@ export async function createSanctumServer(options: SanctumServerOptions = {}): P
       intraOpThreads: o.intraOpThreads,
       maxLoadedModels: o.maxLoadedModels,
       loadModelBytes: (id) => models.loadBytes(id),
+      onWorkerExit: (code) => logger.error({ code }, "an inference worker died and was replaced"),
     });
     const tls = createTlsIdentity({ host: o.host, now: o.now() });
     const attestationService = createAttestationService({ provider, spki: tls.spki });

@@ -13,6 +13,8 @@ export interface InferencePoolOptions {
   readonly maxLoadedModels: number;
   /** Plaintext bytes of a model, fetched (unsealed) the first time a worker needs it. */
   readonly loadModelBytes: (modelId: string) => Promise<Uint8Array>;
+  /** Told when a worker died unexpectedly (it is replaced at once). */
+  readonly onWorkerExit?: (code: number) => void;
 }
 
 /** onnxruntime sessions in worker threads, loaded lazily per model and cached. */
@@ -28,7 +30,7 @@ export interface InferencePool {
 }
 
 interface Slot {
-  readonly worker: Worker;
+  worker: Worker;
   /** Requests sent and not yet answered. */
   busy: number;
   /** Model ids loaded (or loading) in this worker, least recently used first. */
@@ -44,24 +46,33 @@ export function createInferencePool(options: InferencePoolOptions): InferencePoo
   let nextId = 1;
   let closed = false;
   const slots: Slot[] = [];
-  for (let i = 0; i < options.workers; i++) {
-    const worker = new Worker(new URL("./inference-worker.js", import.meta.url), { workerData: settings });
-    const slot: Slot = { worker, busy: 0, loaded: new Map(), inUse: new Map(), pending: new Map() };
+  const startWorker = () => new Worker(new URL("./inference-worker.js", import.meta.url), { workerData: settings });
+  const watch = (slot: Slot): void => {
+    const worker = slot.worker;
     worker.on("message", (reply: WorkerReply) => {
       const waiter = slot.pending.get(reply.id);
       slot.pending.delete(reply.id);
-      slot.busy--;
+      if (--slot.busy === 0) worker.unref();
       waiter?.resolve(reply);
     });
-    const fail = (err: Error) => {
+    worker.on("error", () => undefined); // reported through "exit", which follows
+    worker.on("exit", (code) => {
+      if (closed || slot.worker !== worker) return;
+      // A crashed worker loses its sessions: fail what it held, start a fresh one in its place.
+      const err = new ServerError("internal", `inference worker exited with code ${code}`);
       for (const waiter of slot.pending.values()) waiter.reject(err);
       slot.pending.clear();
-    };
-    worker.on("error", fail);
-    worker.on("exit", (code) => {
-      if (!closed) fail(new Error(`inference worker exited with code ${code}`));
+      slot.busy = 0;
+      slot.loaded.clear();
+      options.onWorkerExit?.(code);
+      slot.worker = startWorker();
+      watch(slot);
     });
     worker.unref();
+  };
+  for (let i = 0; i < options.workers; i++) {
+    const slot: Slot = { worker: startWorker(), busy: 0, loaded: new Map(), inUse: new Map(), pending: new Map() };
+    watch(slot);
     slots.push(slot);
   }
 
@@ -69,7 +80,8 @@ export function createInferencePool(options: InferencePoolOptions): InferencePoo
     new Promise((resolve, reject) => {
       if (closed) return reject(new ServerError("failed-precondition", "the server is shutting down: retry on another replica"));
       slot.pending.set(msg.id, { resolve, reject });
-      slot.busy++;
+      // A worker with requests in flight keeps the process alive; an idle one does not.
+      if (slot.busy++ === 0) slot.worker.ref();
       slot.worker.postMessage(msg, transfer);
     });
 

@@ -1,3 +1,5 @@
+import { DATASETS_MIGRATION } from "../datasets/dataset-migration.js";
+
 /**
  * One schema change: applied once, in order of `version`, inside a transaction. Features add
  * their tables by appending a migration (issue 6: datasets, ledgers, training runs); never
@@ -42,4 +44,6 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  // Issue 6: datasets, their privacy ledgers, training runs and per-dataset audit chains.
+  { version: 2, ...DATASETS_MIGRATION },
 ];

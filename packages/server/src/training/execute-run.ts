@@ -113,7 +113,7 @@ export async function executeRun(o: ExecuteRunOptions): Promise<void> {
         } catch (err) {
           const e = asServerError(err);
           const message = e.code === "internal" ? "internal error" : e.message;
-          set({ ...run, error: `trained, but the deploy failed: ${message}; deploy it with 'sanctum train deploy ${run.id} --name NAME'` });
+          set({ ...run, error: `trained, but the deploy failed: ${message}; deploy it under another name with client.training.deploy('${run.id}', NAME)` });
           runs.update(run);
         }
       }

@@ -25,7 +25,8 @@ export function bearerAuth(options: BearerAuthOptions): Interceptor {
     async function bearerAuthInterceptor(req) {
       if (options.publicMethods.has(`${req.service.typeName}/${req.method.name}`)) return next(req);
       const header = req.header.get("authorization");
-      const match = header === null ? null : /^Bearer ([A-Za-z0-9_.-]+)$/.exec(header);
+      // The scheme is case-insensitive (RFC 7235 section 2.1).
+      const match = header === null ? null : /^Bearer +([A-Za-z0-9_.-]+)$/i.exec(header);
       if (match === null) {
         throw new ServerError(
           "unauthenticated",
