@@ -4,12 +4,19 @@ import { basename } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
 import type { EvidenceBundle } from "@sanctum/attestation";
-import { digestTensors, ModelService, type UploadModelRequest, UploadModelRequestSchema, type Tensor } from "@sanctum/protocol";
+import {
+  digestTensors,
+  ModelService,
+  UploadModelRequestSchema,
+  verifyReceiptSignature,
+  type ReceiptPayload,
+  type Tensor,
+  type UploadModelRequest,
+} from "@sanctum/protocol";
 import { ClientError, type ClientErrorCode } from "./client-error.js";
 import { mapCallError } from "./map-connect-error.js";
 import { modelInfoFromWire, type ModelInfo } from "./model-info.js";
 import type { ReceiptFile } from "./receipt-file.js";
-import { verifyReceiptSignature } from "@sanctum/protocol";
 import { fromWireTensor, toRawTensors, toWireTensor, type TensorMap, type TypedTensor } from "./typed-tensor.js";
 
 /** Chunk size of uploads: the protocol's maximum, 1 MiB. */
@@ -144,7 +151,7 @@ export function createModelsApi(ctx: ModelsApiContext): ModelsApi {
       const receipt = { payload: response.receipt.payload, signature: response.receipt.signature };
       // Check the receipt now, while the inputs and outputs are at hand: a receipt that
       // does not cover exactly this exchange is worthless later.
-      let statement;
+      let statement: ReceiptPayload;
       try {
         statement = verifyReceiptSignature(receipt, ctx.spki);
       } catch (cause) {

@@ -126,7 +126,7 @@ export function fromWireTensor(name: string, wire: Tensor): TypedTensor {
   }
 }
 
-/** The wire form of a set of named tensors, keyed by name, and the raw form for digests. */
+/** The raw form of named tensors, as `digestTensors` takes them. */
 export function toRawTensors(tensors: TensorMap): Record<string, RawTensor> {
   const out: Record<string, RawTensor> = {};
   for (const [name, t] of Object.entries(tensors)) out[name] = toRawTensor(t);
