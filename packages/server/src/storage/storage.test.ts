@@ -145,12 +145,13 @@ describe("database migrations", () => {
       const db = openDatabase({ path: join(dir, "db") });
       assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
       assert.equal(applyMigrations(db, MIGRATIONS), 0);
-      const extra = [...MIGRATIONS, { version: 2, description: "datasets", sql: "CREATE TABLE datasets (id TEXT PRIMARY KEY)" }];
+      const next = Math.max(...MIGRATIONS.map((m) => m.version)) + 1;
+      const extra = [...MIGRATIONS, { version: next, description: "a feature's table", sql: "CREATE TABLE test_feature (id TEXT PRIMARY KEY)" }];
       assert.equal(applyMigrations(db, extra), 1);
       assert.equal(applyMigrations(db, extra), 0);
-      db.prepare("INSERT INTO datasets (id) VALUES ('d')").run();
+      db.prepare("INSERT INTO test_feature (id) VALUES ('d')").run();
       db.close();
-      // A server that only knows version 1 refuses a data dir at version 2.
+      // A server that does not know the newest migration refuses the data dir.
       assert.throws(() => openDatabase({ path: join(dir, "db") }), isCode("storage-corrupt"));
     } finally {
       rmSync(dir, { recursive: true, force: true });
