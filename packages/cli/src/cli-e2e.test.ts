@@ -95,7 +95,14 @@ describe("sanctum CLI end to end", () => {
     assert.equal(human.code, 0);
     assert.match(human.stdout, /platform\s+simulation \(INSECURE/);
     assert.match(human.stderr, /warning: .*simulation platform/);
-    failed(await sanctum(["attest"], { SANCTUM_ALLOW_SIMULATION: "" }), /^error: server at .* insecure simulation platform.*--allow-simulation/);
+    const refused = await sanctum(["attest"], { SANCTUM_ALLOW_SIMULATION: "" });
+    failed(refused, /^error: server at .* insecure simulation platform.*--allow-simulation/);
+    assert.match(refused.stdout, /trusted\s+no\n/);
+    const refusedJson = await sanctum(["attest", "--json"], { SANCTUM_ALLOW_SIMULATION: "" });
+    assert.notEqual(refusedJson.code, 0);
+    const r = JSON.parse(refusedJson.stdout) as { trusted: boolean; problems: { code: string }[] };
+    assert.equal(r.trusted, false);
+    assert.deepEqual(r.problems.map((p) => p.code), ["simulation-refused"]);
     failed(await sanctum(["attest", "--server", "https://127.0.0.1:1"]), /^error: cannot reach the Sanctum server/);
     // A policy file decides too: one that allows simulation, one that pins another measurement, one that is broken.
     const allow = join(home, "allow-sim.json");

@@ -1,3 +1,5 @@
+import type { VerificationResult } from "@sanctum/attestation";
+
 /** Stable codes of {@link ClientError}, so callers can `switch (err.code)`. */
 export type ClientErrorCode =
   /** The server could not be reached (wrong URL, server down, TLS failure). */
@@ -40,9 +42,16 @@ export type ClientErrorCode =
 export class ClientError extends Error {
   override readonly name = "ClientError";
   readonly code: ClientErrorCode;
+  /**
+   * For `attestation-failed`, `simulation-refused` and `server-key-mismatch` raised while
+   * verifying evidence: what the evidence said and every problem found, so a tool can show
+   * them (`sanctum attest` does).
+   */
+  readonly verification?: VerificationResult;
 
-  constructor(code: ClientErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: ClientErrorCode, message: string, options?: { cause?: unknown; verification?: VerificationResult }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+    if (options?.verification !== undefined) this.verification = options.verification;
   }
 }

@@ -181,16 +181,20 @@ async function verify(evidence: EvidenceBundle, options: ConnectOptions, origin:
     throw new ClientError(
       "server-key-mismatch",
       `server at ${origin} is not trusted: its evidence does not bind the TLS key it presented (a man in the middle, or a misconfigured proxy); nothing was sent`,
+      { verification: result },
     );
   }
   if (codes.length === 1 && codes[0] === "simulation-refused") {
     throw new ClientError(
       "simulation-refused",
       `server at ${origin} runs on the insecure simulation platform (no hardware protection: its operator can read everything); nothing was sent. For development only, pass --allow-simulation (SDK: allowSimulation: true)`,
+      { verification: result },
     );
   }
   const why = result.problems.map((p) => p.message).join("; ");
-  throw new ClientError("attestation-failed", `server at ${origin} is not trusted: ${why}; nothing was sent. Check --policy and the server's platform`);
+  throw new ClientError("attestation-failed", `server at ${origin} is not trusted: ${why}; nothing was sent. Check --policy and the server's platform`, {
+    verification: result,
+  });
 }
 
 function parseServerUrl(url: string): URL {
