@@ -170,6 +170,17 @@ describe("attested channel", () => {
     }
   });
 
+  it("maps a refused token to unauthenticated, keeping the server's reason", async () => {
+    const skewed = await startFakeServer({ tokenNow: new Date(Date.now() + 600_000) });
+    try {
+      const client = await connect(skewed.url, { identity, allowSimulation: true });
+      await assert.rejects(client.models.list(), (err: unknown) => isClientError("unauthenticated")(err) && /expired.*clock/.test((err as Error).message));
+      client.close();
+    } finally {
+      await skewed.close();
+    }
+  });
+
   it("says what to do when the server cannot be reached or the URL is wrong", async () => {
     await assert.rejects(connect("https://127.0.0.1:1", { identity }), (err: unknown) => isClientError("unavailable")(err) && /check the URL/.test((err as Error).message));
     await assert.rejects(connect("http://127.0.0.1:9443", { identity }), isClientError("invalid-argument"));

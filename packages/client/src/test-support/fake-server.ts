@@ -24,6 +24,8 @@ import {
 export interface FakeServerOptions {
   /** Alters the evidence before it is sent (tampering tests). */
   readonly tamper?: (evidence: Omit<EvidenceBundle, "binding">) => Omit<EvidenceBundle, "binding">;
+  /** The server's clock for checking tokens (a skewed clock makes every token look expired). */
+  readonly tokenNow?: Date;
 }
 
 export interface FakeServer {
@@ -50,7 +52,7 @@ export async function startFakeServer(options: FakeServerOptions = {}): Promise<
     const token = header?.replace(/^Bearer /, "");
     if (token === undefined) throw new ConnectError("missing token", Code.Unauthenticated);
     try {
-      const caller = await verifyAccessToken(token, { audience });
+      const caller = await verifyAccessToken(token, { audience, ...(options.tokenNow === undefined ? {} : { now: options.tokenNow }) });
       callers.push(caller);
       return caller;
     } catch (cause) {
