@@ -28,38 +28,40 @@ export interface CollectTsmReportOptions {
 
 /**
  * Collects one report through configfs-tsm (Documentation/ABI/testing/configfs-tsm): make a
- * private entry, write `inblob`, read `outblob`, `auxblob` and `provider`, and compare
- * `generation` before and after the reads: a different value means someone else wrote to the
- * entry meanwhile and the blobs may not be ours, so the whole exchange is retried. The entry is
- * always removed afterwards.
+ * private entry, write `inblob`, read `outblob`, `auxblob` and `provider`, and check
+ * `generation` (it counts writes to the entry) before and after the reads: anything but our
+ * single write means someone else wrote to the entry and the blobs may not be ours, so the
+ * exchange is retried in a new entry. Entries are always removed afterwards.
  */
 export async function collectTsmReport(options: CollectTsmReportOptions): Promise<TsmReport> {
   const { root, fs, inblob } = options;
   const maxAttempts = options.maxAttempts ?? 3;
-  const entry = join(root, `sanctum-${process.pid}-${randomBytes(6).toString("hex")}`);
-  try {
-    await fs.mkdir(entry);
-  } catch (cause) {
-    throw new AttestationError(
-      "collection-failed",
-      `cannot create a configfs-tsm report entry under ${root} (${errno(cause)}): the server needs write access to it (run it as root or grant access to configfs)`,
-      { cause },
-    );
-  }
-  try {
-    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    // A fresh entry per attempt: once another writer touched one, its count can never be ours again.
+    const entry = join(root, `sanctum-${process.pid}-${randomBytes(6).toString("hex")}`);
+    try {
+      await fs.mkdir(entry);
+    } catch (cause) {
+      throw new AttestationError(
+        "collection-failed",
+        `cannot create a configfs-tsm report entry under ${root} (${errno(cause)}): the server needs write access to it (run it as root or grant access to configfs)`,
+        { cause },
+      );
+    }
+    try {
       await step(() => fs.writeFile(join(entry, "inblob"), inblob), "write inblob");
       const before = await readGeneration(fs, entry);
       const outblob = await step(() => fs.readFile(join(entry, "outblob")), "read outblob");
       const auxblob = await readOptional(fs, join(entry, "auxblob"));
       const provider = Buffer.from(await step(() => fs.readFile(join(entry, "provider")), "read provider")).toString("utf8").trim();
       const after = await readGeneration(fs, entry);
-      if (before === after) return { outblob, ...(auxblob === undefined ? {} : { auxblob }), provider, generation: after };
+      // We wrote the entry exactly once; any other count means another writer.
+      if (before === 1 && after === 1) return { outblob, ...(auxblob === undefined ? {} : { auxblob }), provider, generation: after };
+    } finally {
+      await fs.rmdir(entry).catch(() => undefined);
     }
-    throw new AttestationError("collection-failed", `configfs-tsm report entry changed while it was read, ${maxAttempts} times: another process is writing to ${entry}`);
-  } finally {
-    await fs.rmdir(entry).catch(() => undefined);
   }
+  throw new AttestationError("collection-failed", `configfs-tsm report entries changed while they were read, ${maxAttempts} times: another process is writing to ${root}`);
 }
 
 /** The provider of configfs-tsm ("sev_guest", "tdx_guest"), without generating a report. */
