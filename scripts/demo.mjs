@@ -30,9 +30,16 @@ try {
   const identity = generateIdentity();
   say(`2. Made an identity for the demo user (Ed25519): ${identity.publicKey}`);
 
+  const refused = await connect(server.url, { identity }).then(
+    (c) => (c.close(), "connected (unexpected!)"),
+    (err) => `${err.code}: ${err.message}`,
+  );
+  say("3. A client that does not allow simulation refuses this server, having sent nothing but a nonce:");
+  say(`   ${refused}`);
+
   client = await connect(server.url, { identity, allowSimulation: true });
   const a = client.attestation;
-  say("3. Attested the server before sending anything:");
+  say("4. Attested the server again, allowing simulation, before sending anything:");
   say(`   platform     ${a.platform} (accepted only because the demo passes allowSimulation: true)`);
   say(`   measurement  ${a.measurement ?? ""}`);
   say(`   version      ${a.serverVersion ?? client.evidence.serverVersion}`);
@@ -41,20 +48,20 @@ try {
   say("                this TLS key, which is now pinned for every call.");
 
   const model = await client.models.upload(modelPath, { name: "sample" });
-  say(`4. Uploaded fixtures/inference/sample.onnx (${statSync(modelPath).size} bytes), sealed on the server:`);
+  say(`5. Uploaded fixtures/inference/sample.onnx (${statSync(modelPath).size} bytes), sealed on the server:`);
   say(`   id ${model.id}, name ${model.name}, sha256 ${model.sha256}`);
   for (const s of model.inputs) say(`   input  ${s.name} ${s.dtype} [${s.shape.join(", ")}]`);
   for (const s of model.outputs) say(`   output ${s.name} ${s.dtype} [${s.shape.join(", ")}]`);
 
   const inputs = decodeJsonTensors(readFileSync(inputPath, "utf8"), "sample.inputs.json");
   const result = await client.models.predict("sample", inputs, { receipt: true });
-  say("5. Ran a confidential prediction over the attested channel on x = linspace(-1, 1, 16):");
+  say("6. Ran a confidential prediction over the attested channel on x = linspace(-1, 1, 16):");
   for (const [name, t] of Object.entries(encodeJsonTensors(result.outputs))) {
     say(`   ${name} ${t.dtype} [${t.shape.join(", ")}] = [${t.data.map((v) => (typeof v === "number" ? v.toFixed(6) : String(v))).join(", ")}]`);
   }
   const check = await verifyReceiptFile(result.receipt, { allowSimulation: true, inputs, outputs: result.outputs });
   const st = check.statement;
-  say(`6. Receipt signed by the attested server key: ${check.valid ? "valid" : "INVALID: " + check.problems.map((p) => p.message).join("; ")}`);
+  say(`7. Receipt signed by the attested server key: ${check.valid ? "valid" : "INVALID: " + check.problems.map((p) => p.message).join("; ")}`);
   if (st !== undefined) say(`   model sha256 ${st.modelSha256}, inputs ${st.inputDigest.slice(0, 16)}..., outputs ${st.outputDigest.slice(0, 16)}..., at ${st.time}`);
   if (!check.valid) process.exitCode = 1;
 } catch (err) {
@@ -64,5 +71,5 @@ try {
   client?.close();
   await server?.close();
   rmSync(dataDir, { recursive: true, force: true });
-  say(`7. Shut the server down and removed ${dataDir}.`);
+  say(`8. Shut the server down and removed ${dataDir}.`);
 }
