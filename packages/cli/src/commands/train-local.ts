@@ -158,7 +158,7 @@ function epochLine(m: FitResult["epochs"][number], epochs: number): string {
   if (m.trainAccuracy !== undefined) parts.push(`accuracy ${(m.trainAccuracy * 100).toFixed(1)}%`);
   if (m.testLoss !== undefined) parts.push(`test loss ${m.testLoss.toFixed(4)}`);
   if (m.testAccuracy !== undefined) parts.push(`test accuracy ${(m.testAccuracy * 100).toFixed(1)}%`);
-  parts.push(`${(m.durationMs / 1000).toFixed(1)} s`);
+  parts.push(`${(m.durationMs / 1000).toFixed(m.durationMs < 10_000 ? 2 : 1)} s`);
   return parts.join("  ");
 }
 
