@@ -24,6 +24,8 @@ import { createBlobStore } from "./storage/blob-store.js";
 import { openDatabase, type SanctumDatabase } from "./storage/database.js";
 import { createFileKeyProvider } from "./storage/file-key-provider.js";
 import { createTlsIdentity } from "./tls/tls-identity.js";
+import { deriveAuditKey } from "./audit/dataset-audit-log.js";
+import { createTrainingFeature } from "./training/training-feature.js";
 
 /** A running server. */
 export interface SanctumServer {
@@ -89,6 +91,8 @@ export async function createSanctumServer(options: SanctumServerOptions = {}): P
   }
   const rootKey = await keyProvider.getRootKey();
   const blobs = await createBlobStore({ dir: join(dataDir, "blobs"), rootKey });
+  // Issue 6: the MAC key of the per-dataset audit heads, derived before the root key is wiped.
+  const auditKey = deriveAuditKey(rootKey);
   rootKey.fill(0);
   const db = openDatabase({ path: join(dataDir, "sanctum.db") });
   let pool: ReturnType<typeof createInferencePool> | undefined;
@@ -114,6 +118,18 @@ export async function createSanctumServer(options: SanctumServerOptions = {}): P
       receiptKey: tls.privateKey,
       now: o.now,
     });
+    const training = await createTrainingFeature({
+      db,
+      blobs,
+      auditKey,
+      models,
+      pool,
+      signingKey: tls.privateKey,
+      maxModelBytes: o.maxModelBytes,
+      now: o.now,
+      logger,
+    });
+    auditKey.fill(0);
     const handler = createRequestHandler({
       interceptors: [
         errorBoundary({ logger }),
@@ -127,6 +143,7 @@ export async function createSanctumServer(options: SanctumServerOptions = {}): P
         router.rpc(ModelService.method.getModel, modelService.getModel);
         router.rpc(ModelService.method.deleteModel, modelService.deleteModel);
         router.rpc(ModelService.method.predict, modelService.predict, { readMaxBytes: o.maxRequestBytes });
+        training.routes(router);
       },
       bodyTransforms: new Map([
         [
@@ -164,11 +181,14 @@ export async function createSanctumServer(options: SanctumServerOptions = {}): P
       logger.info({ activeCalls: handler.active() }, "stopping: finishing calls in flight");
       // GOAWAY: clients open no new streams; streams in flight finish.
       for (const session of sessions) session.close();
+      // Runs in progress stop after their current step (settled, marked cancelled); that also ends their watch streams.
+      const trainingClosed = training.close();
       const grace = setTimeout(() => {
         for (const session of sessions) session.destroy();
       }, o.shutdownGraceSec * 1000);
       await closed;
       clearTimeout(grace);
+      await trainingClosed;
       await activePool.close();
       audit.flush();
       db.close();

@@ -304,5 +304,5 @@ export async function createTrainingManager(options: TrainingManagerOptions): Pr
 
 /** Zeroes a dataset's shared buffers once no worker needs them. */
 function wipe(data: TrainingDataset): void {
-  for (const a of [...Object.values(data.inputs), data.labels]) a.data.fill(0 as never);
+  for (const a of [...Object.values(data.inputs), data.labels]) new Uint8Array(a.data.buffer, a.data.byteOffset, a.data.byteLength).fill(0);
 }

@@ -6,6 +6,7 @@ import { toModelInfo } from "../models/model-info.js";
 import { validateModelName } from "../models/model-name.js";
 import { MAX_CHUNK_BYTES } from "../models/upload-limits.js";
 import { callerOf, noteObject } from "../rpc/call-context.js";
+import { toConnectError } from "../rpc/to-connect-error.js";
 import { ServerError } from "../server-error.js";
 import { receiveTrainingModel } from "./receive-model.js";
 import { resolveRunConfig, type RunConfig } from "./run-config.js";
@@ -50,7 +51,12 @@ export function createTrainingService(options: TrainingServiceOptions): ServiceI
     async *watchTraining(req, ctx) {
       const caller = callerOf(ctx);
       noteObject(ctx, req.run.slice(0, 80));
-      for await (const event of manager.watch(caller, runRef(req.run), ctx.signal)) yield toWire(event);
+      try {
+        for await (const event of manager.watch(caller, runRef(req.run), ctx.signal)) yield toWire(event);
+      } catch (err) {
+        // A stream's failure surfaces after the interceptors returned: map it here.
+        throw toConnectError(err);
+      }
     },
 
     async getTraining(req, ctx) {
@@ -72,7 +78,12 @@ export function createTrainingService(options: TrainingServiceOptions): ServiceI
     async *downloadWeights(req, ctx) {
       const caller = callerOf(ctx);
       noteObject(ctx, req.run.slice(0, 80));
-      const bytes = await manager.downloadWeights(caller, runRef(req.run));
+      let bytes: Buffer;
+      try {
+        bytes = await manager.downloadWeights(caller, runRef(req.run));
+      } catch (err) {
+        throw toConnectError(err);
+      }
       try {
         const run = manager.get(caller, req.run);
         yield { part: { case: "header", value: { sizeBytes: BigInt(bytes.byteLength), sha256: run.trainedSha256 ?? "" } } };

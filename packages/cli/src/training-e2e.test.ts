@@ -1,0 +1,208 @@
+// Issue 6 end to end on a real loopback server (simulation) through the real SDK: datasets
+// with budgets and policies, remote DP training, ledgers, weights release, deployment and
+// confidential queries, the signed per-dataset audit chain, and sealed storage.
+import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { ClientError, connect, createTensor, decodeNpz, type SanctumClient, type TypedTensor } from "@sanctum/client";
+import { generateIdentity } from "@sanctum/protocol";
+import { createSanctumServer, type SanctumServer } from "@sanctum/server";
+
+const ROOT = new URL("../../../fixtures/", import.meta.url);
+const CSV = new URL("datasets/breast_cancer.csv", ROOT).pathname;
+const MODEL = new Uint8Array(readFileSync(new URL("training/breast_cancer_mlp.onnx", ROOT)));
+const train = decodeNpz(new Uint8Array(readFileSync(new URL("datasets/breast_cancer.train.npz", ROOT))));
+const test = decodeNpz(new Uint8Array(readFileSync(new URL("datasets/breast_cancer.test.npz", ROOT))));
+
+const hospitalA = generateIdentity();
+const hospitalB = generateIdentity();
+const scientist = generateIdentity();
+const stranger = generateIdentity();
+const user = generateIdentity();
+
+function code(expected: string, message?: RegExp) {
+  return (err: unknown) => {
+    assert.ok(err instanceof ClientError, `expected a ClientError, got ${String(err)}`);
+    assert.equal(err.code, expected, err.message);
+    if (message !== undefined) assert.match(err.message, message);
+    return true;
+  };
+}
+
+/** Rows [from, to) of a float32 [N, F] or int64 [N] tensor. */
+function rows(t: TypedTensor, from: number, to: number): TypedTensor {
+  const width = t.shape.slice(1).reduce((a, b) => a * b, 1);
+  if (t.dtype === "float32") return createTensor("float32", t.data.slice(from * width, to * width), [to - from, ...t.shape.slice(1)]);
+  if (t.dtype === "int64") return createTensor("int64", t.data.slice(from * width, to * width), [to - from, ...t.shape.slice(1)]);
+  throw new Error(`unexpected dtype ${t.dtype}`);
+}
+
+function accuracy(logits: TypedTensor, labels: TypedTensor): number {
+  const l = logits.data as Float32Array;
+  const y = labels.data as BigInt64Array;
+  let correct = 0;
+  for (let i = 0; i < y.length; i++) if ((l[2 * i + 1]! > l[2 * i]! ? 1n : 0n) === y[i]) correct++;
+  return correct / y.length;
+}
+
+function allFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    return statSync(p).isDirectory() ? allFiles(p) : [p];
+  });
+}
+
+describe("confidential DP training as a service", () => {
+  let server: SanctumServer;
+  let dir: string;
+  const clients = new Map<string, SanctumClient>();
+  const as = (who: typeof hospitalA) => clients.get(who.publicKey)!;
+  let csvId = "";
+  let partA = "";
+  let partB = "";
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "sanctum-training-e2e-"));
+    server = await createSanctumServer({ platform: "simulation", port: 0, dataDir: dir, logLevel: "silent" });
+    for (const who of [hospitalA, hospitalB, scientist, stranger, user]) clients.set(who.publicKey, await connect(server.url, { identity: who, allowSimulation: true }));
+  });
+
+  after(async () => {
+    for (const c of clients.values()) c.close();
+    await server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("uploads a CSV table and two .npz halves, validated and described by metadata only", async () => {
+    const info = await as(hospitalA).datasets.upload(CSV, { name: "breast-cancer", label: "target", epsilon: 3, trainers: [scientist.publicKey], weightsRelease: "nobody" });
+    csvId = info.id;
+    assert.match(info.id, /^ds_[0-9a-f]{32}$/);
+    assert.equal(info.rows, 569);
+    assert.deepEqual(info.arrays, [
+      { name: "labels", dtype: "int64", shape: [569] },
+      { name: "x", dtype: "float32", shape: [569, 30] },
+    ]);
+    assert.equal(info.delta, Math.min(1e-5, 1 / 5690));
+    assert.equal(info.epsilonSpent, 0);
+    const a = await as(hospitalA).datasets.upload({ x: rows(train["x"]!, 0, 228), labels: rows(train["labels"]!, 0, 228) }, { name: "bc-a", epsilon: 2, trainers: [scientist.publicKey], weightsRelease: "trainers" });
+    const b = await as(hospitalB).datasets.upload({ x: rows(train["x"]!, 228, 455), labels: rows(train["labels"]!, 228, 455) }, { name: "bc-b", epsilon: 2, trainers: [scientist.publicKey], weightsRelease: "trainers" });
+    partA = a.id;
+    partB = b.id;
+    const listed = await as(scientist).datasets.list();
+    assert.deepEqual(listed.map((d) => d.id).sort(), [csvId, partA, partB].sort());
+    // Trainers see metadata but not the trainer list; values never appear anywhere.
+    assert.deepEqual(listed.find((d) => d.id === csvId)!.policy.trainers, []);
+  });
+
+  it("refuses a bad dataset with the array and record named", async () => {
+    const x = rows(train["x"]!, 0, 10);
+    (x.data as Float32Array)[35] = Number.NaN;
+    await assert.rejects(as(hospitalA).datasets.upload({ x, labels: rows(train["labels"]!, 0, 10) }, { name: "bad", epsilon: 1 }), code("invalid-file", /'x' holds NaN in record 1/));
+  });
+
+  it("refuses a stranger everywhere, and logs the attempt", async () => {
+    await assert.rejects(as(stranger).datasets.get(csvId), code("permission-denied", /--trainers/));
+    await assert.rejects(as(stranger).datasets.budget(csvId), code("permission-denied"));
+    await assert.rejects(as(stranger).datasets.delete(csvId), code("permission-denied"));
+    await assert.rejects(
+      as(stranger).training.start({ model: MODEL, datasets: [csvId], loss: "cross_entropy", epochs: 1, epsilon: 0.5, batchSize: 64 }),
+      code("permission-denied"),
+    );
+    await assert.rejects(as(scientist).datasets.budget(csvId), code("permission-denied", /only the owner/));
+    assert.deepEqual(await as(stranger).datasets.list(), []);
+  });
+
+  it("trains on two owners' datasets at epsilon 1, charges both ledgers, deploys, and a user queries the model", async () => {
+    const events: string[] = [];
+    const learner = as(scientist).remoteLearner({ model: MODEL, datasets: [partA, partB], loss: "cross_entropy", optimizer: { kind: "sgd", learningRate: 0.5, momentum: 0.9 }, batchSize: 64, maxBatchSize: 128 });
+    const started = Date.now();
+    const run = await learner.fit({ epochs: 15, epsilon: 1, onProgress: (e) => events.push(e.kind) });
+    const seconds = (Date.now() - started) / 1000;
+    assert.equal(run.status, "succeeded");
+    assert.ok(run.privacy.epsilon <= 1 && run.privacy.epsilon > 0.95, `epsilon ${run.privacy.epsilon}`);
+    assert.equal(run.privacy.delta, Math.min(1e-5, 1 / 2270));
+    assert.equal(run.stepsDone, run.privacy.steps);
+    assert.equal(run.metrics.length, 15);
+    assert.ok(events.includes("progress") && events.includes("epoch") && events.at(-1) === "run");
+    assert.equal(run.weightsAvailable, true);
+    for (const [owner, id] of [[hospitalA, partA], [hospitalB, partB]] as const) {
+      const budget = await as(owner).datasets.budget(id);
+      assert.deepEqual(budget.entries.map((e) => [e.runId, e.kind, e.status]).sort(), [[run.id, "metrics", "settled"], [run.id, "training", "settled"]]);
+      assert.ok(budget.epsilonSpent <= 1 + 1e-9 && budget.epsilonSpent > 0.9, `spent ${budget.epsilonSpent}`);
+    }
+    const weights = await learner.getModel();
+    assert.ok(weights.byteLength > 1000);
+    const model = await learner.deploy("bc-dp", { access: { allow: [user.publicKey] } });
+    assert.equal(model.source, "training");
+    assert.equal(model.owner, scientist.publicKey);
+    const out = await as(user).models.predict(model.id, { x: test["x"]! });
+    const acc = accuracy(out.outputs["logits"]!, test["labels"]!);
+    process.stdout.write(`# breast cancer, epsilon ${run.privacy.epsilon.toFixed(3)}, sigma ${run.privacy.noiseMultiplier.toFixed(3)}, ${run.stepsDone} steps: test accuracy ${acc.toFixed(3)} in ${seconds.toFixed(2)} s\n`);
+    assert.ok(acc >= 0.85, `test accuracy ${acc}`);
+    await assert.rejects(as(stranger).models.predict(model.id, { x: test["x"]! }), code("permission-denied"));
+  });
+
+  it("refuses the weights when a dataset's policy says nobody, but deploys", async () => {
+    const run = await as(scientist).training.start({ model: MODEL, datasets: [csvId], loss: "cross_entropy", epochs: 1, epsilon: 0.5, batchSize: 64, deploy: { name: "bc-csv" } });
+    const done = await as(scientist).training.watch(run.id);
+    assert.equal(done.status, "succeeded");
+    assert.equal(done.weightsAvailable, false);
+    assert.ok(done.modelId !== undefined);
+    await assert.rejects(as(scientist).training.downloadWeights(run.id), code("permission-denied", /may not leave the TEE.*nobody/));
+    await assert.rejects(as(stranger).training.get(run.id), code("not-found"));
+  });
+
+  it("refuses a run that would exceed a budget, saying budget, spent and limit", async () => {
+    const small = await as(hospitalA).datasets.upload({ x: rows(train["x"]!, 0, 200), labels: rows(train["labels"]!, 0, 200) }, { name: "bc-small", epsilon: 1, trainers: [scientist.publicKey] });
+    const first = await as(scientist).training.start({ model: MODEL, datasets: [small.id], loss: "cross_entropy", epochs: 2, epsilon: 0.8, batchSize: 50 });
+    assert.equal((await as(scientist).training.watch(first.id)).status, "succeeded");
+    await assert.rejects(
+      as(scientist).training.start({ model: MODEL, datasets: [small.id], loss: "cross_entropy", epochs: 2, epsilon: 0.8, batchSize: 50 }),
+      code("resource-exhausted", /budget.*spent epsilon 0\.\d+ of its limit 1\b/),
+    );
+    const budget = await as(hospitalA).datasets.budget(small.id);
+    assert.equal(budget.entries.filter((e) => e.kind === "training").length, 1);
+    assert.ok(budget.epsilonSpent <= 0.8 + 1e-9);
+  });
+
+  it("the owner's audit log verifies, records every access, and a tampered entry is detected", async () => {
+    const log = await as(hospitalA).audit.dataset(csvId);
+    assert.equal(log.verified, true, log.problem);
+    const actions = log.entries.map((e) => `${e.action}:${e.outcome}`);
+    for (const expected of ["upload:ok", "describe:permission_denied", "budget:permission_denied", "delete:permission_denied", "train:permission_denied", "train:ok", "train-end:ok", "weights-download:permission_denied", "deploy:ok", "audit:ok"]) {
+      assert.ok(actions.includes(expected), `missing ${expected} in ${actions.join(", ")}`);
+    }
+    assert.ok(log.entries.some((e) => e.caller === stranger.publicKey));
+    await assert.rejects(as(scientist).audit.dataset(csvId), code("permission-denied"));
+    // The operator edits the database: the stranger's refusal becomes a success.
+    server.internals.db.prepare("UPDATE dataset_audit SET outcome = 'ok' WHERE dataset_id = ? AND caller = ? AND action = 'describe'").run(csvId, stranger.publicKey);
+    const tampered = await as(hospitalA).audit.dataset(csvId);
+    assert.equal(tampered.verified, false);
+    const altered = log.entries.find((e) => e.caller === stranger.publicKey && e.action === "describe")!;
+    assert.equal(tampered.brokenSeq, altered.seq);
+  });
+
+  it("deletes a dataset's records but keeps its ledger and audit log for the owner", async () => {
+    await as(hospitalA).datasets.delete(partA);
+    await assert.rejects(as(scientist).datasets.get(partA), code("not-found"));
+    await assert.rejects(
+      as(scientist).training.start({ model: MODEL, datasets: [partA], loss: "cross_entropy", epochs: 1, epsilon: 0.5, batchSize: 64 }),
+      code("not-found"),
+    );
+    assert.ok((await as(hospitalA).datasets.budget(partA)).entries.length >= 2);
+    assert.equal((await as(hospitalA).audit.dataset(partA)).verified, true);
+  });
+
+  it("never writes dataset bytes in clear to the data dir", () => {
+    // The first record of the CSV as text and as the float32 bytes the server holds.
+    const text = Buffer.from("17.99,10.38,122.8,1001.0");
+    const first = Buffer.from(Float32Array.of(17.99, 10.38, 122.8, 1001).buffer);
+    const npzRow = Buffer.from((train["x"]!.data as Float32Array).slice(0, 8).buffer);
+    for (const file of allFiles(dir)) {
+      const bytes = readFileSync(file);
+      for (const needle of [text, first, npzRow]) assert.equal(bytes.indexOf(needle), -1, `${file} holds dataset bytes in clear`);
+    }
+  });
+});
