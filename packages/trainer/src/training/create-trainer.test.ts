@@ -2,7 +2,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as ort from "onnxruntime-node";
+import { computeGradients } from "./compute-gradients.js";
 import { createTrainer } from "./create-trainer.js";
+import { readInitializers } from "../onnx/initializers.js";
 import { decodeNpz } from "./npz.js";
 import type { TrainingDataset } from "./dataset.js";
 import type { TrainerOptions } from "./training-types.js";
@@ -129,4 +131,38 @@ test("createTrainer reports bad models, data and options by code", async () => {
     code("invalid-dataset", /label at record 3 is -1, outside \[0, 9\]/),
   );
   await assert.rejects(createTrainer({ ...digitsOptions, optimizer: { kind: "sgd", lr: -1 } }), (e: unknown) => e instanceof RangeError && /lr must be > 0/.test((e as Error).message));
+});
+
+for (const [name, loss] of [["regressor", "mse"], ["binary", "bce_with_logits"]] as const) {
+  test(`${loss}: evaluate's loss equals the training graph's per-sample losses; training lowers it`, async () => {
+    const model = read(`training/${name}.onnx`);
+    const batch = dataset(`training/${name}.batch.npz`);
+    const trainer = await createTrainer({ model, loss, train: batch, privacy: { mode: "non-private" }, optimizer: { kind: "adam", lr: 0.01 }, batchSize: 8 });
+    try {
+      const before = await trainer.evaluate(batch);
+      const graph = await computeGradients({ model, batch, loss });
+      const mean = graph.losses.reduce((a, b) => a + b, 0) / graph.losses.length;
+      assert.ok(Math.abs(before.loss - mean) <= 1e-5 * Math.max(1, mean), `${before.loss} vs ${mean}`);
+      assert.equal(before.accuracy === undefined, loss === "mse", "accuracy only for classification");
+      await trainer.fit({ epochs: 20 });
+      const after = await trainer.evaluate(batch);
+      assert.ok(after.loss < before.loss, `${after.loss} < ${before.loss}`);
+    } finally {
+      await trainer.close();
+    }
+  });
+}
+
+test("frozen parameters are not trained and keep their values in the export", async () => {
+  const trainer = await createTrainer({ ...digitsOptions, frozen: ["fc1."], privacy: { mode: "dp", maxGradNorm: 1, noiseMultiplier: 1 } });
+  try {
+    assert.deepEqual(trainer.params.map((p) => p.name), ["fc2.weight", "fc2.bias"]);
+    await trainer.fit({ epochs: 1 });
+    const original = readInitializers(digitsModel);
+    const trained = readInitializers(await trainer.exportModel());
+    assert.deepEqual(trained.get("fc1.weight")!.data, original.get("fc1.weight")!.data);
+    assert.notDeepEqual(trained.get("fc2.weight")!.data, original.get("fc2.weight")!.data);
+  } finally {
+    await trainer.close();
+  }
 });
