@@ -116,15 +116,15 @@ describe("confidential DP training as a service", () => {
 
   it("trains on two owners' datasets at epsilon 1, charges both ledgers, deploys, and a user queries the model", async () => {
     const events: string[] = [];
-    const learner = as(scientist).remoteLearner({ model: MODEL, datasets: [partA, partB], loss: "cross_entropy", optimizer: { kind: "sgd", learningRate: 0.5, momentum: 0.9 }, batchSize: 64, maxBatchSize: 128 });
+    const learner = as(scientist).remoteLearner({ model: MODEL, datasets: [partA, partB], loss: "cross_entropy", optimizer: { kind: "adam", learningRate: 0.05 }, batchSize: 128, maxBatchSize: 128 });
     const started = Date.now();
-    const run = await learner.fit({ epochs: 15, epsilon: 1, onProgress: (e) => events.push(e.kind) });
+    const run = await learner.fit({ epochs: 10, epsilon: 1, onProgress: (e) => events.push(e.kind) });
     const seconds = (Date.now() - started) / 1000;
     assert.equal(run.status, "succeeded");
     assert.ok(run.privacy.epsilon <= 1 && run.privacy.epsilon > 0.95, `epsilon ${run.privacy.epsilon}`);
     assert.equal(run.privacy.delta, Math.min(1e-5, 1 / 2270));
     assert.equal(run.stepsDone, run.privacy.steps);
-    assert.equal(run.metrics.length, 15);
+    assert.equal(run.metrics.length, 10);
     assert.ok(events.includes("progress") && events.includes("epoch") && events.at(-1) === "run");
     assert.equal(run.weightsAvailable, true);
     for (const [owner, id] of [[hospitalA, partA], [hospitalB, partB]] as const) {
@@ -140,7 +140,8 @@ describe("confidential DP training as a service", () => {
     const out = await as(user).models.predict(model.id, { x: test["x"]! });
     const acc = accuracy(out.outputs["logits"]!, test["labels"]!);
     process.stdout.write(`# breast cancer, epsilon ${run.privacy.epsilon.toFixed(3)}, sigma ${run.privacy.noiseMultiplier.toFixed(3)}, ${run.stepsDone} steps: test accuracy ${acc.toFixed(3)} in ${seconds.toFixed(2)} s\n`);
-    assert.ok(acc >= 0.85, `test accuracy ${acc}`);
+    // Measured over 8 runs: 0.947 to 0.991 (PyTorch DP-SGD at sigma 1: 0.965); the noise is random.
+    assert.ok(acc >= 0.9, `test accuracy ${acc}`);
     await assert.rejects(as(stranger).models.predict(model.id, { x: test["x"]! }), code("permission-denied"));
   });
 

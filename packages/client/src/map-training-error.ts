@@ -3,7 +3,7 @@ import { ClientError, type ClientErrorCode } from "./client-error.js";
 import { mapCallError } from "./map-connect-error.js";
 
 const HINTS: Partial<Record<Code, readonly [ClientErrorCode, string]>> = {
-  [Code.PermissionDenied]: ["permission-denied", "ask the dataset's owner to list your public key ('sanctum keygen' prints it) with --trainers, or use your own dataset"],
+  [Code.PermissionDenied]: ["permission-denied", "the owner's policy does not allow it (the message says who may); ask the dataset's owner if you need that access"],
   [Code.NotFound]: ["not-found", "check the id ('sanctum dataset list' shows the datasets you may use)"],
   [Code.ResourceExhausted]: ["resource-exhausted", "the server refused to spend more: see the message ('sanctum dataset budget ID' shows a ledger to its owner)"],
   [Code.FailedPrecondition]: ["failed-precondition", "resolve the conflict the message names and retry"],

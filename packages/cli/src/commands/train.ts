@@ -3,7 +3,7 @@ import type { AccessOption, LossName, OptimizerName, TrainingEvent, TrainingRun 
 import { SingleBar } from "cli-progress";
 import { Option, type Command } from "commander";
 import { CliError } from "../cli-error.js";
-import { addClientOptions, printJson, withClient, type ClientOptionValues } from "../client-options/client-options.js";
+import { addClientOptions, identityOf, printJson, withClient, type ClientOptionValues } from "../client-options/client-options.js";
 import { keysOf } from "./dataset.js";
 
 interface TrainValues extends ClientOptionValues {
@@ -60,6 +60,17 @@ export function registerTrain(program: Command): void {
     const access: AccessOption | undefined = options.public === true ? { public: true } : allow === undefined ? undefined : { allow };
     const datasets = options.dataset.split(",").map((d) => d.trim()).filter((d) => d !== "");
     await withClient(options, async (client) => {
+      if (options.out !== undefined) {
+        // Fail before any budget is spent when a dataset's policy keeps the weights in the TEE.
+        const me = (await identityOf(options)).publicKey;
+        for (const id of datasets) {
+          const d = await client.datasets.get(id);
+          const release = d.policy.weightsRelease;
+          if (release === "nobody" || (release === "owner" && d.owner !== me)) {
+            throw new CliError(`--out: dataset ${id} releases trained weights to ${release === "nobody" ? "nobody" : "its owner only"}, so they may not leave the TEE; drop --out and use --deploy NAME to serve the model inside it`);
+          }
+        }
+      }
       const started = await client.training.start({
         model: options.model,
         datasets,
