@@ -113,22 +113,33 @@ class Sgd implements Optimizer {
   step(params: readonly Float32Array[], grads: readonly Float32Array[]): void {
     checkShapes(params, grads, this.#buffers?.length ?? -1);
     const { lr, momentum, dampening, weightDecay, nesterov } = this.config;
-    const first = this.#buffers === undefined;
-    if (momentum > 0 && this.#buffers === undefined) this.#buffers = params.map((p) => new Float32Array(p.length));
-    for (let k = 0; k < params.length; k++) {
-      const p = params[k]!;
-      const g = grads[k]!;
-      const buf = this.#buffers?.[k];
-      for (let i = 0; i < p.length; i++) {
-        // torch.optim.sgd: d_p = g + wd * p; buf = d_p (first step) or momentum * buf + (1 - dampening) * d_p;
-        // d_p = d_p + momentum * buf (nesterov) or buf; p -= lr * d_p.
-        let d = g[i]! + weightDecay * p[i]!;
-        if (buf !== undefined) {
-          const b = first ? d : momentum * buf[i]! + (1 - dampening) * d;
+    // torch.optim.sgd: d = g + wd * p; buf = d (first step) or momentum * buf + (1 - dampening) * d;
+    // d = d + momentum * buf (nesterov) or buf; p -= lr * d. One branch-free loop per case: this
+    // runs over every parameter each step, so it is kept tight.
+    if (momentum === 0) {
+      for (let k = 0; k < params.length; k++) {
+        const p = params[k]!;
+        const g = grads[k]!;
+        for (let i = 0; i < p.length; i++) p[i] = p[i]! - lr * (g[i]! + weightDecay * p[i]!);
+      }
+    } else {
+      const first = this.#buffers === undefined;
+      const buffers = (this.#buffers ??= params.map((p) => new Float32Array(p.length)));
+      const keep = first ? 0 : momentum;
+      const scale = first ? 1 : 1 - dampening;
+      const ahead = nesterov ? momentum : 0;
+      const useBuffer = nesterov ? 0 : 1;
+      for (let k = 0; k < params.length; k++) {
+        const p = params[k]!;
+        const g = grads[k]!;
+        const buf = buffers[k]!;
+        for (let i = 0; i < p.length; i++) {
+          const d = g[i]! + weightDecay * p[i]!;
+          const b = keep * buf[i]! + scale * d;
           buf[i] = b;
-          d = nesterov ? d + momentum * b : b;
+          // nesterov: d + momentum * b; otherwise b (selected arithmetically, no branch).
+          p[i] = p[i]! - lr * ((1 - useBuffer) * d + ahead * b + useBuffer * b);
         }
-        p[i] = p[i]! - lr * d;
       }
     }
     this.steps++;
@@ -155,23 +166,23 @@ class Adam implements Optimizer {
     const biasCorrection1 = 1 - beta1 ** t;
     const biasCorrection2Sqrt = Math.sqrt(1 - beta2 ** t);
     const stepSize = lr / biasCorrection1;
+    // adamw: p *= 1 - lr * wd (decoupled); adam: g += wd * p (coupled L2). Hoisted out of the loop.
     const decay = kind === "adamw" ? 1 - lr * weightDecay : 1;
+    const coupled = kind === "adam" ? weightDecay : 0;
+    const invBc2Sqrt = 1 / biasCorrection2Sqrt;
     for (let k = 0; k < params.length; k++) {
       const p = params[k]!;
       const g = grads[k]!;
       const mk = m[k]!;
       const vk = v[k]!;
       for (let i = 0; i < p.length; i++) {
-        // adamw: p *= 1 - lr * wd (decoupled); adam: g += wd * p (coupled L2).
-        let w = p[i]! * decay;
-        const grad = kind === "adam" ? g[i]! + weightDecay * p[i]! : g[i]!;
-        const mi = beta1 * mk[i]! + (1 - beta1) * grad;
-        const vi = beta2 * vk[i]! + (1 - beta2) * grad * grad;
-        mk[i] = mi;
-        vk[i] = vi;
-        // torch: denom = sqrt(v) / sqrt(bias_correction2) + eps; p -= (lr / bias_correction1) * m / denom.
-        w -= (stepSize * Math.fround(mi)) / (Math.sqrt(Math.fround(vi)) / biasCorrection2Sqrt + eps);
-        p[i] = w;
+        const w = p[i]!;
+        const grad = g[i]! + coupled * w;
+        mk[i] = beta1 * mk[i]! + (1 - beta1) * grad;
+        vk[i] = beta2 * vk[i]! + (1 - beta2) * grad * grad;
+        // torch: denom = sqrt(v) / sqrt(bias_correction2) + eps; p -= (lr / bias_correction1) * m / denom,
+        // with m and v as stored (float32).
+        p[i] = w * decay - (stepSize * mk[i]!) / (Math.sqrt(vk[i]!) * invBc2Sqrt + eps);
       }
     }
     this.steps++;

@@ -143,8 +143,9 @@ export class TrainingEngine {
 
   async #logicalStep(indices: Uint32Array, noiseMultiplier: number): Promise<{ loss: number; correct: number; counted: number }> {
     const s = this.#s;
-    for (const g of this.#gradSums) g.fill(0);
     const stats = { loss: 0, correct: 0, counted: 0 };
+    if (indices.length === 0) for (const g of this.#gradSums) g.fill(0);
+    let firstChunk = true;
     // An empty Poisson sample is still a step: the update is pure noise, as the analysis assumes.
     for (const chunk of splitPhysical(indices, s.maxBatchSize)) {
       this.#buffers.fill(s.train, chunk);
@@ -154,8 +155,10 @@ export class TrainingEngine {
         if (grad === undefined) throw new TrainerError("invalid-model", `the training graph has no output 'grad:${spec.name}'`);
         const data = grad.data as Float32Array;
         const sum = this.#gradSums[k]!;
-        for (let i = 0; i < sum.length; i++) sum[i] = sum[i]! + data[i]!;
+        if (firstChunk) sum.set(data);
+        else for (let i = 0; i < sum.length; i++) sum[i] = sum[i]! + data[i]!;
       });
+      firstChunk = false;
       const losses = (out["losses"] as ort.Tensor).data as Float32Array;
       for (let i = 0; i < chunk.length; i++) stats.loss += losses[i]!;
       const acc = countCorrect(s.loss, out["logits"] as ort.Tensor, this.#buffers.labels, chunk.length);
