@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { computeEpsilon, type Mechanism } from "@sanctum/privacy";
+import { computeEpsilon, createBudgetLedger, PrivacyError, type BudgetLedger, type Mechanism } from "@sanctum/privacy";
 import { durably, type SanctumDatabase } from "../storage/database.js";
 import { ServerError } from "../server-error.js";
 import type { DatasetRecord } from "./dataset-record.js";
@@ -88,13 +88,20 @@ export function createBudgetLedgers(db: SanctumDatabase): BudgetLedgers {
 
   const entries = (datasetId: string) => (byDataset.all(datasetId) as Row[]).map(fromRow);
   const history = (datasetId: string): Mechanism[] => entries(datasetId).map(mechanismOf);
+  /** The dataset's ledger as @sanctum/privacy composes it, from the stored entries. */
+  const ledgerOf = (dataset: DatasetRecord): BudgetLedger =>
+    createBudgetLedger(
+      { epsilon: dataset.epsilonLimit, delta: dataset.delta },
+      entries(dataset.id).map((e) => ({ id: e.id, mechanism: mechanismOf(e), state: e.status, label: `${e.kind}:${e.runId}` })),
+      { accountant: dataset.accountant },
+    );
   const compose = (dataset: DatasetRecord, mechanisms: readonly Mechanism[]): number =>
     computeEpsilon({ history: mechanisms, delta: dataset.delta, accountant: dataset.accountant }).epsilon;
 
   return {
     entries,
     history,
-    spent: (dataset) => compose(dataset, history(dataset.id)),
+    spent: (dataset) => ledgerOf(dataset).spent(),
     epsilonOf: (dataset, entry) => compose(dataset, [mechanismOf(entry)]),
     reserve(runId, caller, charges, datasets, now, inTransaction) {
       return durably(db, () => {
@@ -102,10 +109,18 @@ export function createBudgetLedgers(db: SanctumDatabase): BudgetLedgers {
         for (const [datasetId, dataset] of datasets) {
           const mine = charges.filter((c) => c.datasetId === datasetId);
           if (mine.length === 0) continue;
-          const past = history(datasetId);
-          const spentBefore = compose(dataset, past);
-          const after = compose(dataset, [...past, ...mine.map((c) => ({ noiseMultiplier: c.noiseMultiplier, sampleRate: c.sampleRate, steps: c.steps }))]);
-          if (after > dataset.epsilonLimit) {
+          const before = ledgerOf(dataset);
+          let ledger = before;
+          let refused = false;
+          try {
+            for (const [k, c] of mine.entries()) ledger = ledger.reserve(`${runId}:${k}`, { noiseMultiplier: c.noiseMultiplier, sampleRate: c.sampleRate, steps: c.steps });
+          } catch (err) {
+            if (!(err instanceof PrivacyError && err.code === "budget-exceeded")) throw err;
+            refused = true;
+          }
+          if (refused) {
+            const spentBefore = before.spent();
+            const after = compose(dataset, [...before.history, ...mine.map((c) => ({ noiseMultiplier: c.noiseMultiplier, sampleRate: c.sampleRate, steps: c.steps }))]);
             throw new ServerError(
               "resource-exhausted",
               `privacy budget of dataset ${dataset.id} (${dataset.name}) exceeded: spent epsilon ${fmt(spentBefore)} of its limit ${fmt(dataset.epsilonLimit)} ` +
@@ -136,9 +151,10 @@ export function createBudgetLedgers(db: SanctumDatabase): BudgetLedgers {
     settle(runId, steps, now, inTransaction) {
       durably(db, () => {
         for (const row of byRun.all(runId) as Row[]) {
-          const ran = steps[row.kind as ChargeKind];
-          if (!Number.isSafeInteger(ran) || ran < 0) throw new ServerError("internal", "settlement needs a non-negative integer number of steps");
-          settleRow.run(Math.min(ran, row.steps_reserved), now.toISOString(), row.id);
+          const ran = Math.min(steps[row.kind as ChargeKind], row.steps_reserved);
+          // The privacy ledger checks the settlement (an integer, never above the reservation).
+          createBudgetLedger({ epsilon: 1e6, delta: 0.5 }, [{ id: row.id, mechanism: mechanismOf(fromRow(row)), state: "reserved" }]).settle(row.id, ran);
+          settleRow.run(ran, now.toISOString(), row.id);
         }
         inTransaction?.();
       });
