@@ -73,3 +73,8 @@ try {
   rmSync(dataDir, { recursive: true, force: true });
   say(`8. Shut the server down and removed ${dataDir}.`);
 }
+
+// ---------------------------------------------------------------------------------------
+// Part 2 (issue 6): confidential DP training as a service, in its own file
+// (scripts/demo-training.mjs: a hospital's dataset, remote DP-SGD at epsilon 1, deployment).
+if (!process.exitCode) await import("./demo-training.mjs");
