@@ -35,7 +35,7 @@ export interface NoiseWorkerData {
 
 /**
  * Draws the next step's standard normals on another thread while onnxruntime runs the current
- * step's physical batches, so the Gaussian sampling (about 13 ns per parameter) overlaps the
+ * step's physical batches, so the Gaussian sampling (about 6 ns per parameter) overlaps the
  * graph instead of adding to it. One shared Float64 buffer: the worker fills it, the step takes
  * it (adding std * z in float64 and rounding once to float32) and hands it back to refill.
  * The worker uses the OS CSPRNG unless `seed` is given (insecure reproducible noise, tests).

@@ -14,8 +14,10 @@ export interface RandomSource {
   nextOpenUnit(): number;
   /** A uniform integer in [0, bound), without modulo bias (rejection sampling). */
   nextInt(bound: number): number;
-  /** Fills `out` with draws of {@link nextOpenUnit} (the bulk path used for noise). */
+  /** Fills `out` with draws of {@link nextOpenUnit} (a bulk path). */
   fillOpenUnit(out: Float64Array): void;
+  /** Fills `out` with uniform 32-bit words (the bulk path used for noise). */
+  fillUint32(out: Uint32Array): void;
 }
 
 /** Bytes drawn from the underlying generator at once: amortizes the syscall / cipher call. */
@@ -51,6 +53,20 @@ class PooledRandomSource implements RandomSource {
     const a = this.nextUint32() >>> 5;
     const b = this.nextUint32() >>> 6;
     return (a * 67108864 + b + 0.5) * TWO_POW_MINUS_53;
+  }
+
+  fillUint32(out: Uint32Array): void {
+    let done = 0;
+    while (done < out.length) {
+      if (this.#index === this.#words.length) {
+        this.#refill(this.#pool);
+        this.#index = 0;
+      }
+      const take = Math.min(out.length - done, this.#words.length - this.#index);
+      out.set(this.#words.subarray(this.#index, this.#index + take), done);
+      this.#index += take;
+      done += take;
+    }
   }
 
   fillOpenUnit(out: Float64Array): void {
