@@ -1,7 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { computeEpsilon } from "./compute-epsilon.js";
-import { computePrvEpsilon } from "./prv.js";
+import { composePrv, computePrvEpsilon, DEFAULT_MAX_GRID_SIZE } from "./prv.js";
+import type { Mechanism } from "./mechanism.js";
+import { planPrvGrid } from "./internal/prv-grid.js";
 import { assertClose } from "./internal/test-util.js";
 
 test("Opacus test_prv_accountant: sigma 1.5, q 0.04, 2249 steps, delta 1e-5 -> 6.777395712150674", () => {
@@ -47,4 +49,27 @@ test("a capped grid widens the error term instead of losing the guarantee", () =
   assert.equal(capped.gridSize, 2 ** 14);
   assert.ok(capped.epsError > 0.01);
   assert.ok(capped.upper >= full.estimate && capped.lower <= full.estimate, JSON.stringify({ full, capped }));
+});
+
+test("the sparse delta curve (surviving bins only) equals the inverse-FFT one", () => {
+  const cases: { history: Mechanism[]; delta: number }[] = [
+    { history: [{ noiseMultiplier: 1.5, sampleRate: 0.04, steps: 2249 }], delta: 1e-5 },
+    { history: [{ noiseMultiplier: 5, sampleRate: 1, steps: 10 }], delta: 1e-5 },
+    {
+      history: [
+        { noiseMultiplier: 1.2, sampleRate: 0.03, steps: 300 },
+        { noiseMultiplier: 0.9, sampleRate: 0.01, steps: 4001 },
+      ],
+      delta: 1e-6,
+    },
+    { history: [{ noiseMultiplier: 0.6, sampleRate: 0.5, steps: 3 }], delta: 1e-5 },
+  ];
+  for (const { history, delta } of cases) {
+    const grid = planPrvGrid(history, 0.01, delta / 1000, DEFAULT_MAX_GRID_SIZE);
+    const fft = composePrv(history, grid, { path: "fft" });
+    const sparse = composePrv(history, grid, { path: "sparse" });
+    for (const d of [delta * 0.999, delta, delta * 1.001, 1e-3, 0.1]) {
+      assertClose(sparse.epsilonAt(d), fft.epsilonAt(d), { absolute: 1e-9 }, `${JSON.stringify(history)} at delta ${d}`);
+    }
+  }
 });

@@ -5,6 +5,8 @@ import type { RealFft } from "./internal/fft.js";
 import { planPrvGrid } from "./internal/prv-grid.js";
 import type { PrvGrid } from "./internal/prv-grid.js";
 import { discretize } from "./internal/prv-discretize.js";
+import { createBandLimitedTailSums } from "./internal/band-limited-tail-sums.js";
+import type { TailSums } from "./internal/band-limited-tail-sums.js";
 
 /**
  * The PRV accountant (Gopi, Lee and Wutschitz 2021, "Numerical Composition of
@@ -53,6 +55,19 @@ export interface ComposedPrv {
 
 export const DEFAULT_MAX_GRID_SIZE = 2 ** 22;
 
+/** How {@link composePrv} turns the composed spectrum into the delta curve. */
+export interface ComposeOptions {
+  /**
+   * "fft": inverse FFT and running sums over the whole grid; "sparse": closed-form tail
+   * sums over the surviving bins only. Default: "sparse" when at most size / 1024 bins
+   * survive the composition (both give the same curve up to round-off; tests compare them).
+   */
+  readonly path?: "fft" | "sparse";
+}
+
+/** The sparse path costs about 25 evaluations of (surviving bins) terms per epsilonAt. */
+const SPARSE_SIZE_RATIO = 1024;
+
 /**
  * Recent FFT plans by size, weakly held: a calibration evaluates many epsilons on two grid
  * sizes (coarse and fine) within one synchronous job, which keeps the plans alive, while a
@@ -74,13 +89,55 @@ function planFor(size: number): RealFft {
   return plan;
 }
 
-/** Index of the first element >= value (numpy searchsorted, side "left"). */
-function searchSorted(array: Float64Array, value: number): number {
+/**
+ * The composed PMF's tail sums by inverse FFT and one backward pass over the grid, from its
+ * spectrum in plan order (`re`, `im`; zero where a bin underflowed).
+ */
+function denseDeltaCurve(fft: RealFft, re: Float64Array, im: Float64Array, dt: number): TailSums {
+  const size = fft.size;
+  const pmf = fft.inverse({ re, im });
+  const decay = Math.exp(-dt);
+  const mass = new Float64Array(size);
+  let tail = 0;
+  let scaledTail = 0;
+  // The inverse's buffer is reused for the scaled sums: index i is read before it is written.
+  for (let i = size - 1; i >= 0; i--) {
+    const p = pmf[i]!;
+    tail += p;
+    scaledTail = p + decay * scaledTail;
+    mass[i] = tail;
+    pmf[i] = scaledTail;
+  }
+  return (i, out) => {
+    out[0] = mass[i]!;
+    out[1] = pmf[i]!;
+  };
+}
+
+/**
+ * The same tail sums from the nonzero bins alone (`internal/band-limited-tail-sums.ts`):
+ * after many compositions only a few low-frequency bins survive.
+ */
+function sparseDeltaCurve(fft: RealFft, re: Float64Array, im: Float64Array, dt: number): TailSums {
+  const frequency: number[] = [];
+  const binRe: number[] = [];
+  const binIm: number[] = [];
+  for (let position = 0; position < re.length; position++) {
+    if (re[position] === 0 && im[position] === 0) continue;
+    frequency.push(fft.binIndex(position));
+    binRe.push(re[position]!);
+    binIm.push(im[position]!);
+  }
+  return createBandLimitedTailSums({ size: fft.size, frequency, re: binRe, im: binIm }, dt);
+}
+
+/** Index of the first i in [0, length) with at(i) >= value, at nondecreasing (numpy searchsorted, side "left"). */
+function searchSorted(at: (i: number) => number, length: number, value: number): number {
   let lo = 0;
-  let hi = array.length;
+  let hi = length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (array[mid]! < value) lo = mid + 1;
+    if (at(mid) < value) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -90,13 +147,14 @@ function searchSorted(array: Float64Array, value: number): number {
  * Composes a normalized history (merged, no zero-step entries, non-empty) on a grid
  * (from `planPrvGrid`). Deltas below `Number.EPSILON * grid.size` cannot be resolved.
  */
-export function composePrv(history: readonly Mechanism[], grid: PrvGrid): ComposedPrv {
-  const { size, dt, tMin, totalSteps } = grid;
+export function composePrv(history: readonly Mechanism[], grid: PrvGrid, options: ComposeOptions = {}): ComposedPrv {
+  const { size, dt, tMin } = grid;
   // Compose in the Fourier domain: the spectrum of an N-fold self-convolution is the N-th
   // power, and a heterogeneous history multiplies the spectra (circular convolution, as
   // Opacus's `_compose_fourier`; the safe domain keeps the wrapped mass below deltaError).
   const fft = planFor(size);
   const bins = size / 2 + 1;
+  const center = size / 2 - 1; // t = 0 sits at index size/2 - 1
   const logMag = new Float64Array(bins);
   const phase = new Float64Array(bins);
   let totalShift = 0;
@@ -108,60 +166,63 @@ export function composePrv(history: readonly Mechanism[], grid: PrvGrid): Compos
     // is below exp(-746) it stays there: drop it and skip its phase. A bin not yet scaled
     // by an earlier mechanism underflows exactly when |X|^2 < exp(-2 * 746 / N).
     const floor = Math.exp((-2 * 746) / mechanism.steps);
-    for (let k = 0; k < bins; k++) {
-      const before = logMag[k]!;
+    for (let position = 0; position < bins; position++) {
+      const before = logMag[position]!;
       if (before === -Infinity) continue;
-      const re = spectrum.re[k]!;
-      const im = spectrum.im[k]!;
+      const re = spectrum.re[position]!;
+      const im = spectrum.im[position]!;
       const squared = re * re + im * im;
       if (before === 0 && squared < floor) {
-        logMag[k] = -Infinity;
+        logMag[position] = -Infinity;
         continue;
       }
       const magnitude = before + 0.5 * mechanism.steps * Math.log(squared);
       if (!(magnitude > -746)) {
-        logMag[k] = -Infinity;
+        logMag[position] = -Infinity;
         continue;
       }
-      logMag[k] = magnitude;
-      phase[k]! += mechanism.steps * Math.atan2(im, re);
+      logMag[position] = magnitude;
+      // The phase of the PMF centred on t = 0 (bin k times e^{2 pi i k center / n}, the
+      // angle reduced exactly in integers): N times it stays small, where N times the raw
+      // phase (about N pi k) would lose its last 8 digits at 10^6 steps.
+      const k = fft.binIndex(position);
+      const angle = (2 * Math.PI * ((k * center) % size)) / size;
+      const c = Math.cos(angle);
+      const s = Math.sin(angle);
+      phase[position]! += mechanism.steps * Math.atan2(re * s + im * c, re * c - im * s);
     }
   }
-  // Polar to Cartesian in place (logMag becomes re, phase becomes im).
-  for (let k = 0; k < bins; k++) {
-    const lm = logMag[k]!;
+  // A sum of N values centred on t = 0 is centred on t = 0: shifting the centred composition
+  // back to index `center` (bin k times e^{-2 pi i k center / n}) lays it on the grid, which
+  // is Opacus's `np.roll(composed, m)` done in the Fourier domain.
+  let survivors = 0;
+  for (let position = 0; position < bins; position++) {
+    const lm = logMag[position]!;
     if (lm === -Infinity) {
-      logMag[k] = 0;
-      phase[k] = 0;
+      logMag[position] = 0;
+      phase[position] = 0;
       continue;
     }
+    survivors++;
+    const k = fft.binIndex(position);
     const r = Math.exp(lm);
-    const angle = phase[k]!;
-    logMag[k] = r * Math.cos(angle);
-    phase[k] = r * Math.sin(angle);
+    const angle = phase[position]! - (2 * Math.PI * ((k * center) % size)) / size;
+    logMag[position] = r * Math.cos(angle);
+    phase[position] = r * Math.sin(angle);
   }
-  const circular = fft.inverse({ re: logMag, im: phase });
-  // A sum of N grid values sits at index sum - (N - 1)(size/2 - 1) (mod size): roll by
-  // N - 1, plus size/2 when N is even (Opacus's `np.roll(composed, m)`).
-  const roll = (((totalSteps - 1) % size) + (totalSteps % 2 === 0 ? size / 2 : 0)) % size;
+  const path = options.path ?? (survivors <= size / SPARSE_SIZE_RATIO ? "sparse" : "fft");
+  const curve = path === "sparse" ? sparseDeltaCurve(fft, logMag, phase, dt) : denseDeltaCurve(fft, logMag, phase, dt);
+  const t0 = tMin + totalShift;
 
   // delta(eps) for eps in [t_{i-1}, t_i] is d1[i] - e^eps d2[i], with d1[i] = sum_{j>=i} p_j
-  // and d2[i] = sum_{j>=i} p_j e^{-t_j} (Opacus's DiscretePRV.compute_epsilon). d2 is kept
-  // scaled as e^{t_i} d2[i] by the recurrence below, so e^{-t} never overflows.
-  const t0 = tMin + totalShift;
-  const decay = Math.exp(-dt);
-  const d1 = new Float64Array(size);
-  const negDelta = new Float64Array(size); // e^{t_i} d2[i] - d1[i] = -delta(t_i)
-  let tail = 0;
-  let scaledTail = 0;
-  for (let i = size - 1; i >= 0; i--) {
-    const source = i - roll;
-    const p = circular[source < 0 ? source + size : source]!;
-    tail += p;
-    scaledTail = p + decay * scaledTail;
-    d1[i] = tail;
-    negDelta[i] = scaledTail - tail;
-  }
+  // and d2[i] = sum_{j>=i} p_j e^{-t_j} (Opacus's DiscretePRV.compute_epsilon); the curve
+  // gives d1[i] and e^{t_i} d2[i], so e^{-t} never overflows.
+  const sums = new Float64Array(2);
+  /** -delta(t_i) = e^{t_i} d2[i] - d1[i], nondecreasing in i. */
+  const negDeltaAt = (i: number): number => {
+    curve(i, sums);
+    return sums[1]! - sums[0]!;
+  };
 
   function epsilonAt(target: number): number {
     if (Number.EPSILON * size > target) {
@@ -170,14 +231,15 @@ export function composePrv(history: readonly Mechanism[], grid: PrvGrid): Compos
         `delta ${target} is too small for PRV accounting on a grid of ${size} points in double precision; use the rdp accountant or a larger delta`,
       );
     }
-    const i = searchSorted(negDelta, -target);
+    const i = searchSorted(negDeltaAt, size, -target);
     if (i >= size) {
       throw new PrivacyError("numerical-failure", "PRV accounting could not bound epsilon inside its domain; use the rdp accountant");
     }
     const ti = t0 + i * dt;
     if (i === 0) return ti;
-    const numerator = d1[i]! - target;
-    const scaledD2 = negDelta[i]! + d1[i]!;
+    curve(i, sums);
+    const numerator = sums[0]! - target;
+    const scaledD2 = sums[1]!;
     const value = numerator > 0 && scaledD2 > 0 ? ti + Math.log(numerator / scaledD2) : ti;
     // The solution lies in [t_{i-1}, t_i]; clamping only guards against FFT round-off.
     return Math.min(ti, Math.max(ti - dt, value));
