@@ -240,6 +240,7 @@ describe("server end to end (simulation, loopback)", () => {
     assert.ok(entries.some((e) => e.method === "ModelService/Predict" && e.caller === stranger.publicKey && e.outcome === "permission_denied"));
     assert.ok(entries.some((e) => e.method === "AttestationService/GetEvidence" && e.caller === "anonymous"));
     assert.ok(entries.some((e) => e.outcome === "unauthenticated"));
+    assert.ok(!entries.some((e) => e.outcome === "not_handled"), "calls that reached the handlers are not counted as refused");
     server.internals.db.prepare("UPDATE audit_log SET outcome = 'ok' WHERE seq = 2").run();
     assert.equal(audit.verify(), 2);
   });

@@ -90,6 +90,11 @@ describe("size limits and broken uploads", () => {
       const up = await c.models.uploadModel(uploadStream(`cnn-${protocol}`, fixtureBytes("cnn.onnx")));
       const inputs = wireTensors(fixtureNpz("cnn.inputs.npz")); // 3 x 784 float32 = 9408 bytes
       await expectCode(c.models.predict({ model: up.model!.id, inputs }), Code.ResourceExhausted, /4096 bytes \(--max-request-bytes\)/);
+      // Refused before authentication, and still in the audit log.
+      await eventually(
+        () => server.internals.audit.list({ limit: 100_000 }).some((e) => e.method === "ModelService/Predict" && e.caller === "anonymous" && e.outcome === "resource_exhausted"),
+        "the refused request is audited",
+      );
       const image = inputs["image"]!;
       const one = { image: { ...image, shape: [1n, 1n, 28n, 28n], data: image.data.subarray(0, 784 * 4) } };
       const res = await c.models.predict({ model: up.model!.id, inputs: one });

@@ -82,6 +82,10 @@ export async function createSanctumServer(options: SanctumServerOptions = {}): P
 
   const dataDir = resolve(o.dataDir);
   await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const dirMode = (await fs.stat(dataDir)).mode & 0o777;
+  if ((dirMode & 0o077) !== 0) {
+    logger.warn({ dataDir, mode: dirMode.toString(8) }, "the data dir is open to other users: chmod 700 it (metadata and the audit log are not sealed)");
+  }
   const keyProvider = o.sealingKeyProvider ?? createFileKeyProvider({ path: join(dataDir, "sealing.key") });
   if (keyProvider.insecure && !provider.insecure) {
     logger.warn(
@@ -154,6 +158,10 @@ export async function createSanctumServer(options: SanctumServerOptions = {}): P
       responseHeaders: { "sanctum-platform": provider.platform, ...(provider.insecure ? { "sanctum-insecure": "true" } : {}) },
       defaultReadMaxBytes: 1024 * 1024,
       logger,
+      onRefused: ({ method, outcome }) => {
+        audit.append({ caller: "anonymous", method, object: "", outcome });
+        logger.info({ method, outcome }, "call refused before authentication");
+      },
     });
 
     const server = http2.createSecureServer({ key: tls.privateKeyPem, cert: tls.certificatePem, allowHTTP1: false });

@@ -11,7 +11,7 @@ export interface InferencePoolOptions {
   readonly intraOpThreads: number;
   /** Sessions each worker keeps (least recently used are released). */
   readonly maxLoadedModels: number;
-  /** Plaintext bytes of a model, fetched (unsealed) the first time a worker needs it. */
+  /** Plaintext bytes of a model, fetched (unsealed) the first time a worker needs it; the pool zeroes them after use. */
   readonly loadModelBytes: (modelId: string) => Promise<Uint8Array>;
   /** Told when a worker died unexpectedly (it is replaced at once). */
   readonly onWorkerExit?: (code: number) => void;
@@ -105,6 +105,7 @@ export function createInferencePool(options: InferencePoolOptions): InferencePoo
     const loading = (async () => {
       const bytes = await options.loadModelBytes(modelId);
       const copy = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+      bytes.fill(0); // the unsealed weights live on only in the copy that moves to the worker
       const reply = await send(slot, { type: "load", id: nextId++, modelId, bytes: copy }, [copy]);
       if (!reply.ok) throw new ServerError("internal", `stored model ${modelId} could not be loaded (${reply.kind})`);
     })();

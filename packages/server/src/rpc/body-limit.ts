@@ -1,5 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { UniversalServerRequest } from "@connectrpc/connect/protocol";
+import { CALL_TRACE } from "./call-context.js";
 
 /** Options of {@link bodyLimit}. */
 export interface BodyLimitOptions {
@@ -18,22 +19,25 @@ export interface BodyLimitOptions {
  */
 export function bodyLimit(options: BodyLimitOptions): (req: UniversalServerRequest) => UniversalServerRequest {
   const limit = options.maxBytes + (options.framingBytes ?? 0);
-  const tooLarge = (size?: number) =>
-    new ConnectError(
+  const tooLarge = (req: UniversalServerRequest, size?: number) => {
+    const trace = req.contextValues?.get(CALL_TRACE);
+    if (trace !== undefined) trace.rejection = "resource_exhausted";
+    return new ConnectError(
       `request is ${size === undefined ? "larger than" : `${size} bytes, over`} this server's limit of ${options.maxBytes} bytes (${options.flag}): send less per request or ask the operator to raise ${options.flag}`,
       Code.ResourceExhausted,
     );
+  };
   return function applyBodyLimit(req) {
     const declared = Number(req.header.get("content-length") ?? NaN);
     const body = req.body;
     if (!(Symbol.asyncIterator in Object(body))) return req;
     const source = body as AsyncIterable<Uint8Array>;
     async function* limited(): AsyncIterable<Uint8Array> {
-      if (declared > limit) throw tooLarge(declared);
+      if (declared > limit) throw tooLarge(req, declared);
       let received = 0;
       for await (const chunk of source) {
         received += chunk.byteLength;
-        if (received > limit) throw tooLarge();
+        if (received > limit) throw tooLarge(req);
         yield chunk;
       }
     }

@@ -12,6 +12,18 @@ export interface AuditNote {
 /** A fresh note per call; the audit-trail interceptor reads it after the handler ran. */
 export const AUDIT_NOTE = createContextKey<AuditNote | undefined>(undefined, { description: "sanctum audit note" });
 
+/**
+ * Whether a call reached our interceptors. Calls refused before (a body over the size limit,
+ * a malformed message) are audited by the request handler instead, with `rejection` as outcome.
+ */
+export interface CallTrace {
+  entered: boolean;
+  rejection?: string;
+}
+
+/** Set by the request handler for every call. */
+export const CALL_TRACE = createContextKey<CallTrace | undefined>(undefined, { description: "sanctum call trace" });
+
 /** The caller of an authenticated call; a handler reached without one is a wiring bug. */
 export function callerOf(ctx: HandlerContext): string {
   const caller = ctx.values.get(CALLER);

@@ -1,8 +1,9 @@
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
-import { Code, ConnectError, createConnectRouter, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, createConnectRouter, createContextValues, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import type { UniversalServerRequest } from "@connectrpc/connect/protocol";
 import type { Logger } from "pino";
+import { CALL_TRACE, type CallTrace } from "./call-context.js";
 
 /** The listener, with counters for shutdown logs and tests. */
 export interface RequestHandler {
@@ -26,6 +27,8 @@ export interface RequestHandlerOptions {
   /** readMaxBytes of methods without their own. */
   readonly defaultReadMaxBytes: number;
   readonly logger: Logger;
+  /** Told about calls refused before they reached the interceptors (so they are audited too). */
+  readonly onRefused?: (call: { readonly method: string; readonly outcome: string }) => void;
 }
 
 /**
@@ -57,9 +60,19 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
       res.end();
       return;
     }
-    let uReq = universalRequestFromNodeRequest(req, res, undefined, undefined);
+    const trace: CallTrace = { entered: false };
+    const values = createContextValues().set(CALL_TRACE, trace);
+    let uReq = universalRequestFromNodeRequest(req, res, undefined, values);
     const transform = options.bodyTransforms.get(path);
     if (transform !== undefined) uReq = transform(uReq);
+    // With gRPC the request is read while the response streams out, so whether the call
+    // reached the interceptors is known only once the stream closed.
+    res.once("close", () => {
+      if (!trace.entered) {
+        const outcome = trace.rejection ?? "not_handled";
+        options.onRefused?.({ method: `${handler.service.name}/${handler.method.name}`, outcome });
+      }
+    });
     handler(uReq)
       .then((uRes) => universalResponseToNodeResponse(uRes, res))
       .catch((reason: unknown) => {

@@ -1,7 +1,7 @@
 import type { Interceptor } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import type { AuditLog } from "../../audit/audit-log.js";
-import { AUDIT_NOTE, CALLER, type AuditNote } from "../call-context.js";
+import { AUDIT_NOTE, CALL_TRACE, CALLER, type AuditNote } from "../call-context.js";
 import { outcomeOf } from "../to-connect-error.js";
 
 /**
@@ -11,6 +11,8 @@ import { outcomeOf } from "../to-connect-error.js";
 export function auditTrail(options: { readonly audit: AuditLog; readonly logger: Logger }): Interceptor {
   return (next) =>
     async function auditTrailInterceptor(req) {
+      const trace = req.contextValues.get(CALL_TRACE);
+      if (trace !== undefined) trace.entered = true;
       const note: AuditNote = { object: "" };
       req.contextValues.set(AUDIT_NOTE, note);
       const method = `${req.service.name}/${req.method.name}`;
