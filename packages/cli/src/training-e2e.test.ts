@@ -168,6 +168,34 @@ describe("confidential DP training as a service", () => {
     assert.ok(budget.epsilonSpent <= 0.8 + 1e-9);
   });
 
+  it("reports metrics on an eval dataset charged to its own ledger only; cancellation settles what ran", async () => {
+    const trainSet = await as(hospitalB).datasets.upload({ x: rows(train["x"]!, 0, 300), labels: rows(train["labels"]!, 0, 300) }, { name: "bc-train", epsilon: 5, trainers: [scientist.publicKey] });
+    const evalSet = await as(hospitalB).datasets.upload({ x: test["x"]!, labels: test["labels"]! }, { name: "bc-eval", epsilon: 5, trainers: [scientist.publicKey] });
+    const run = await as(scientist).training.start({ model: MODEL, datasets: [trainSet.id], evalDataset: evalSet.id, loss: "cross_entropy", epochs: 2, epsilon: 1, batchSize: 64 });
+    const done = await as(scientist).training.watch(run.id);
+    assert.equal(done.status, "succeeded");
+    assert.deepEqual(done.metrics.map((m) => m.source), ["eval", "eval"]);
+    const kinds = async (id: string) => (await as(hospitalB).datasets.budget(id)).entries.filter((e) => e.runId === run.id).map((e) => e.kind);
+    assert.deepEqual(await kinds(trainSet.id), ["training"]);
+    assert.deepEqual(await kinds(evalSet.id), ["metrics"]);
+
+    // Batch 2: 150 steps an epoch, long enough to cancel in the middle.
+    const long = await as(scientist).training.start({ model: MODEL, datasets: [trainSet.id], loss: "cross_entropy", epochs: 40, epsilon: 1, batchSize: 2 });
+    let cancelled = false;
+    const final = await as(scientist).training.watch(long.id, (e) => {
+      if (e.kind === "progress" && e.step > 20 && !cancelled) {
+        cancelled = true;
+        void as(scientist).training.cancel(long.id);
+      }
+    });
+    assert.equal(final.status, "cancelled");
+    assert.ok(final.stepsDone > 20 && final.stepsDone < final.stepsPlanned);
+    const entry = (await as(hospitalB).datasets.budget(trainSet.id)).entries.find((e) => e.runId === long.id && e.kind === "training")!;
+    assert.equal(entry.status, "settled");
+    assert.equal(entry.stepsSettled, final.stepsDone);
+    assert.equal(final.weightsAvailable, false);
+  });
+
   it("the owner's audit log verifies, records every access, and a tampered entry is detected", async () => {
     const log = await as(hospitalA).audit.dataset(csvId);
     assert.equal(log.verified, true, log.problem);

@@ -63,6 +63,10 @@ export async function executeRun(o: ExecuteRunOptions): Promise<void> {
     let lastProgress = 0;
     let cancelled = false;
     for (let epoch = 1; epoch <= run.epochs && !cancelled; epoch++) {
+      if (o.signal.aborted) {
+        cancelled = true; // cancelled between epochs (the trainer refuses an aborted signal)
+        break;
+      }
       const base = (epoch - 1) * perEpoch;
       inFlight = true;
       const result = await trainer.fit({
@@ -119,6 +123,15 @@ export async function executeRun(o: ExecuteRunOptions): Promise<void> {
       }
     }
   } catch (err) {
+    if (o.signal.aborted && run.status === "running") {
+      // Cancelled while a step or the metrics were in flight: what may have run is charged.
+      try {
+        finish("cancelled", { error: "cancelled by its owner" }, run.stepsDone + (inFlight ? 1 : 0));
+        return;
+      } catch {
+        // fall through: reported as a failure below
+      }
+    }
     const e = asServerError(err);
     if (e.code === "internal") manager.logger?.error({ run: run.id, errName: (err as Error).name, errCode: (err as { code?: string }).code }, "training run failed");
     try {
