@@ -196,6 +196,24 @@ describe("confidential DP training as a service", () => {
     assert.equal(final.weightsAvailable, false);
   });
 
+  it("trains a two-input int64 transformer, a regressor and a binary classifier, and refuses BatchNorm before spending budget", async () => {
+    for (const [name, loss] of [["transformer", "cross_entropy"], ["regressor", "mse"], ["binary", "bce_with_logits"], ["batchnorm", "cross_entropy"]] as const) {
+      const data = decodeNpz(new Uint8Array(readFileSync(new URL(`training/${name}.batch.npz`, ROOT))));
+      const ds = await as(hospitalB).datasets.upload(data, { name: `fx-${name}`, epsilon: 100, delta: 0.01, trainers: [scientist.publicKey] });
+      const model = new Uint8Array(readFileSync(new URL(`training/${name}.onnx`, ROOT)));
+      const start = as(scientist).training.start({ model, datasets: [ds.id], loss, epochs: 2, epsilon: 50, batchSize: 4 });
+      if (name === "batchnorm") {
+        await assert.rejects(start, code("invalid-argument", /GroupNorm or LayerNorm/));
+        assert.deepEqual((await as(hospitalB).datasets.budget(ds.id)).entries, []);
+        continue;
+      }
+      const done = await as(scientist).training.watch((await start).id);
+      assert.equal(done.status, "succeeded", `${name}: ${done.error}`);
+      assert.equal(done.metrics.length, 2);
+      assert.equal(done.metrics[0]!.accuracy === undefined, loss === "mse");
+    }
+  });
+
   it("the owner's audit log verifies, records every access, and a tampered entry is detected", async () => {
     const log = await as(hospitalA).audit.dataset(csvId);
     assert.equal(log.verified, true, log.problem);
