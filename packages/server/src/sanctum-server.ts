@@ -77,6 +77,8 @@ export async function createSanctumServer(options: SanctumServerOptions = {}): P
     platform: o.platform,
     server: { serverVersion: SERVER_VERSION, configDigest },
     ...(o.attestationCertsDir === undefined ? {} : { attestationCertsDir: o.attestationCertsDir }),
+    ...(o.configfsRoot === undefined ? {} : { configfsRoot: o.configfsRoot }),
+    ...(o.configfs === undefined ? {} : { configfs: o.configfs }),
   });
   const logger = createServerLogger({ level: o.logLevel, destination: o.logDestination, insecure: provider.insecure });
 

@@ -1,5 +1,6 @@
 import { availableParallelism } from "node:os";
 import type { DestinationStream, LevelWithSilentOrString } from "pino";
+import type { TsmFileSystem } from "@sanctum/attestation";
 import type { SealingKeyProvider } from "../storage/sealing-key-provider.js";
 import { ServerError } from "../server-error.js";
 
@@ -22,6 +23,10 @@ export interface SanctumServerOptions {
   readonly maxRequestBytes?: number;
   /** Folder of platform certificates and collateral served with the evidence (`--attestation-certs`). */
   readonly attestationCertsDir?: string;
+  /** Root of the kernel's configfs-tsm reports; default `/sys/kernel/config/tsm/report`. */
+  readonly configfsRoot?: string;
+  /** File operations on configfs-tsm; default node:fs (tests pass a fake kernel). */
+  readonly configfs?: TsmFileSystem;
   /** Inference worker threads; default min(2, cores). Range [1, 64]. */
   readonly inferenceWorkers?: number;
   /** onnxruntime intra-op threads per worker; default max(1, floor(cores / inferenceWorkers)). */
@@ -49,6 +54,8 @@ export interface ResolvedServerOptions {
   readonly maxModelBytes: number;
   readonly maxRequestBytes: number;
   readonly attestationCertsDir: string | undefined;
+  readonly configfsRoot: string | undefined;
+  readonly configfs: TsmFileSystem | undefined;
   readonly inferenceWorkers: number;
   readonly intraOpThreads: number;
   readonly maxLoadedModels: number;
@@ -78,6 +85,8 @@ export function resolveServerOptions(options: SanctumServerOptions = {}): Resolv
     maxModelBytes: int("maxModelBytes (--max-model-bytes)", options.maxModelBytes ?? 512 * MIB, 1, INT32_MAX),
     maxRequestBytes: int("maxRequestBytes (--max-request-bytes)", options.maxRequestBytes ?? 64 * MIB, 1024, INT32_MAX),
     attestationCertsDir: options.attestationCertsDir,
+    configfsRoot: options.configfsRoot,
+    configfs: options.configfs,
     inferenceWorkers,
     intraOpThreads: int("intraOpThreads", options.intraOpThreads ?? Math.max(1, Math.floor(cores / inferenceWorkers)), 1, 256),
     maxLoadedModels: int("maxLoadedModels", options.maxLoadedModels ?? 16, 1, 4096),
