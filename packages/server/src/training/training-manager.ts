@@ -183,6 +183,9 @@ export async function createTrainingManager(options: TrainingManagerOptions): Pr
           createdAt: now.toISOString(),
         };
         const involved = new Map([...train, ...(evalSet === undefined ? [] : [evalSet])].map((d) => [d.id, d]));
+        // Checked again here: from this check to registering the run nothing awaits, so
+        // concurrent starts cannot both take the last slot.
+        if (active.size >= maxRuns) throw new ServerError("resource-exhausted", `${active.size} training runs are in progress, the most this server runs at once: retry when one ends`);
         try {
           ledgers.reserve(run.id, caller, charges, involved, now, () => runs.insert(run));
         } catch (err) {
