@@ -1,6 +1,6 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateIdentity } from "@sanctum/protocol";
@@ -60,6 +60,32 @@ describe("sealed storage across restarts", () => {
     } finally {
       await second.close();
     }
+  });
+
+  it("refuses a data dir another server uses, and says which port is taken", async () => {
+    const first = await createSanctumServer({ platform: "simulation", port: 0, dataDir: dir, logLevel: "silent" });
+    const other = mkdtempSync(join(tmpdir(), "sanctum-persist-other-"));
+    try {
+      await assert.rejects(
+        createSanctumServer({ platform: "simulation", port: 0, dataDir: dir, logLevel: "silent" }),
+        (err: { code?: string; message: string }) => err.code === "data-dir-in-use" && new RegExp(`pid ${process.pid}`).test(err.message),
+      );
+      const port = Number(new URL(first.url).port);
+      await assert.rejects(
+        createSanctumServer({ platform: "simulation", port, dataDir: other, logLevel: "silent" }),
+        (err: { code?: string; message: string }) => err.code === "invalid-options" && /port is in use; pick another --port/.test(err.message),
+      );
+      // The failed start released its lock: the other dir is free again.
+      const third = await createSanctumServer({ platform: "simulation", port: 0, dataDir: other, logLevel: "silent" });
+      await third.close();
+    } finally {
+      await first.close();
+      rmSync(other, { recursive: true, force: true });
+    }
+    // A lock left by a process that is gone is taken over.
+    writeFileSync(join(dir, "sanctum.lock"), "999999999\n");
+    const again = await createSanctumServer({ platform: "simulation", port: 0, dataDir: dir, logLevel: "silent" });
+    await again.close();
   });
 
   it("refuses to start when the sealing key file is readable by others", async () => {

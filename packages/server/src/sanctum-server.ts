@@ -3,11 +3,13 @@ import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { endianness } from "node:os";
 import { join, resolve } from "node:path";
-import { resolveAttestationProvider } from "@sanctum/attestation";
+import { resolveAttestationProvider, type AttestationProvider } from "@sanctum/attestation";
+import type { Logger } from "pino";
 import { audienceForSpki, AttestationService, ModelService } from "@sanctum/protocol";
 import { createAuditLog, type AuditLog } from "./audit/audit-log.js";
 import { computeConfigDigest } from "./config/config-digest.js";
-import { resolveServerOptions, SERVER_VERSION, type SanctumServerOptions } from "./config/server-options.js";
+import { resolveServerOptions, SERVER_VERSION, type ResolvedServerOptions, type SanctumServerOptions } from "./config/server-options.js";
+import { acquireDataDirLock, type DataDirLock } from "./storage/data-dir-lock.js";
 import { createInferencePool } from "./inference/inference-pool.js";
 import { createServerLogger } from "./logging/create-logger.js";
 import { createModelRegistry, type ModelRegistry } from "./models/model-registry.js";
@@ -84,6 +86,27 @@ export async function createSanctumServer(options: SanctumServerOptions = {}): P
 
   const dataDir = resolve(o.dataDir);
   await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const lock = await acquireDataDirLock(dataDir);
+  try {
+    return await startInDataDir({ o, provider, logger, dataDir, configDigest, lock });
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+}
+
+/** What the start-up knows once the platform is resolved and the data dir is locked. */
+interface StartContext {
+  readonly o: ResolvedServerOptions;
+  readonly provider: AttestationProvider;
+  readonly logger: Logger;
+  readonly dataDir: string;
+  readonly configDigest: string;
+  readonly lock: DataDirLock;
+}
+
+/** Opens storage, starts the workers and listens; the caller releases the lock on failure. */
+async function startInDataDir({ o, provider, logger, dataDir, configDigest, lock }: StartContext): Promise<SanctumServer> {
   const dirMode = (await fs.stat(dataDir)).mode & 0o777;
   if ((dirMode & 0o077) !== 0) {
     logger.warn({ dataDir, mode: dirMode.toString(8) }, "the data dir is open to other users: chmod 700 it (metadata and the audit log are not sealed)");
@@ -174,9 +197,19 @@ export async function createSanctumServer(options: SanctumServerOptions = {}): P
     });
     server.on("request", handler);
     await new Promise<void>((ok, fail) => {
-      server.once("error", fail);
+      const onError = (err: NodeJS.ErrnoException) =>
+        fail(
+          new ServerError(
+            "invalid-options",
+            err.code === "EADDRINUSE"
+              ? `cannot listen on ${o.host}:${o.port}: the port is in use; pick another --port (0 picks a free one)`
+              : `cannot listen on ${o.host}:${o.port} (${err.code ?? err.message}): check --host and --port`,
+            { cause: err },
+          ),
+        );
+      server.once("error", onError);
       server.listen(o.port, o.host, () => {
-        server.off("error", fail);
+        server.off("error", onError);
         ok();
       });
     });
@@ -202,6 +235,7 @@ export async function createSanctumServer(options: SanctumServerOptions = {}): P
       await activePool.close();
       audit.flush();
       db.close();
+      await lock.release();
       logger.info("stopped");
     };
     return {

@@ -10,6 +10,7 @@ export type ServerErrorCode =
   | "invalid-options"
   | "sealing-key"
   | "storage-corrupt"
+  | "data-dir-in-use"
   | "internal";
 
 /**

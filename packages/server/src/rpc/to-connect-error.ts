@@ -13,6 +13,7 @@ const CODES: Readonly<Record<ServerErrorCode, Code>> = {
   "invalid-options": Code.Internal,
   "sealing-key": Code.Internal,
   "storage-corrupt": Code.Internal,
+  "data-dir-in-use": Code.Internal,
   internal: Code.Internal,
 };
 
