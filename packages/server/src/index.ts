@@ -5,8 +5,9 @@
  */
 export { createSanctumServer } from "./sanctum-server.js";
 export type { SanctumServer } from "./sanctum-server.js";
-export type { SanctumServerOptions } from "./config/server-options.js";
-export { SERVER_VERSION } from "./config/server-options.js";
+export type { SanctumServerOptions, ResolvedServerOptions } from "./config/server-options.js";
+export { SERVER_VERSION, resolveServerOptions } from "./config/server-options.js";
+// What a verifier expects in the evidence: computeConfigDigest(resolveServerOptions({ platform: "auto" })).
 export { effectiveConfiguration, computeConfigDigest } from "./config/config-digest.js";
 export { ServerError } from "./server-error.js";
 export type { ServerErrorCode } from "./server-error.js";
