@@ -1,7 +1,7 @@
 import type { Mechanism } from "./mechanism.js";
 import { PrivacyError } from "./privacy-error.js";
 import { createRealFft } from "./internal/fft.js";
-import type { RealFft } from "./internal/fft.js";
+import type { RealFft, RealSpectrum } from "./internal/fft.js";
 import { planPrvGrid } from "./internal/prv-grid.js";
 import type { PrvGrid } from "./internal/prv-grid.js";
 import { discretize } from "./internal/prv-discretize.js";
@@ -131,6 +131,29 @@ function sparseDeltaCurve(fft: RealFft, re: Float64Array, im: Float64Array, dt: 
   return createBandLimitedTailSums({ size: fft.size, frequency, re: binRe, im: binIm }, dt);
 }
 
+/** Buffers of one composition, reused by the next one of the same size (they live as long as the plan). */
+interface Workspace {
+  readonly pmf: Float64Array;
+  readonly spectrum: RealSpectrum;
+  readonly logMag: Float64Array;
+  readonly phase: Float64Array;
+}
+const workspaces = new WeakMap<RealFft, Workspace>();
+function workspaceFor(fft: RealFft): Workspace {
+  let workspace = workspaces.get(fft);
+  if (workspace === undefined) {
+    const bins = fft.size / 2 + 1;
+    workspace = {
+      pmf: new Float64Array(fft.size),
+      spectrum: { re: new Float64Array(bins), im: new Float64Array(bins) },
+      logMag: new Float64Array(bins),
+      phase: new Float64Array(bins),
+    };
+    workspaces.set(fft, workspace);
+  }
+  return workspace;
+}
+
 /** Index of the first i in [0, length) with at(i) >= value, at nondecreasing (numpy searchsorted, side "left"). */
 function searchSorted(at: (i: number) => number, length: number, value: number): number {
   let lo = 0;
@@ -155,13 +178,16 @@ export function composePrv(history: readonly Mechanism[], grid: PrvGrid, options
   const fft = planFor(size);
   const bins = size / 2 + 1;
   const center = size / 2 - 1; // t = 0 sits at index size/2 - 1
-  const logMag = new Float64Array(bins);
-  const phase = new Float64Array(bins);
+  // Synchronous and not re-entrant, so the workspace is free here; the curve built below
+  // keeps none of it.
+  const { pmf, spectrum, logMag, phase } = workspaceFor(fft);
+  logMag.fill(0);
+  phase.fill(0);
   let totalShift = 0;
   for (const mechanism of history) {
-    const { pmf, shift } = discretize(mechanism, size, dt, tMin);
+    const { shift } = discretize(mechanism, size, dt, tMin, pmf);
     totalShift += shift * mechanism.steps;
-    const spectrum = fft.forward(pmf);
+    fft.forwardInPlace(pmf, spectrum);
     // |spectrum| <= 1 (a PMF's characteristic function), so once the N-th power of a bin
     // is below exp(-746) it stays there: drop it and skip its phase. A bin not yet scaled
     // by an earlier mechanism underflows exactly when |X|^2 < exp(-2 * 746 / N).

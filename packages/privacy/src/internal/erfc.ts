@@ -39,8 +39,8 @@ function erfSmall(x: number): number {
   return (x * (num + A[3]!)) / (den + B[3]!);
 }
 
-/** exp(y^2) erfc(y) for y > 0.46875. */
-function erfcxLarge(y: number): number {
+/** exp(y^2) erfc(y) for y > 0.46875 (Cody's scaled form). */
+export function erfcxLarge(y: number): number {
   if (y <= 4) {
     let num = C[8]! * y;
     let den = y;

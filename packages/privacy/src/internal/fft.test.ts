@@ -63,3 +63,36 @@ test("large sizes (cache-blocked stages): a shifted impulse has a pure phase spe
   const back = fft.inverse(fft.forward(y));
   for (const i of [0, 1, 999, 32768, n - 1]) assertClose(back[i]!, y[i]!, { absolute: 1e-12 });
 });
+
+test("forwardInPlace matches forward on random input (against a direct DFT, 1e-12 relative)", () => {
+  let state = 12345;
+  const next = (): number => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return state / 2 ** 32 - 0.5;
+  };
+  for (const n of [8, 512, 4096]) {
+    const fft = createRealFft(n);
+    const x = Float64Array.from({ length: n }, next);
+    const expected = fft.forward(x);
+    const buffer = Float64Array.from(x);
+    const out = { re: new Float64Array(n / 2 + 1).fill(7), im: new Float64Array(n / 2 + 1).fill(7) };
+    fft.forwardInPlace(buffer, out);
+    let scale = 0;
+    for (const v of x) scale += Math.abs(v);
+    for (let p = 0; p <= n / 2; p++) {
+      const k = fft.binIndex(p);
+      let sr = 0;
+      let si = 0;
+      for (let j = 0; j < n; j++) {
+        const angle = (2 * Math.PI * ((j * k) % n)) / n;
+        sr += x[j]! * Math.cos(angle);
+        si -= x[j]! * Math.sin(angle);
+      }
+      assertClose(out.re[p]!, sr, { absolute: 1e-12 * scale }, `n ${n} re[${k}]`);
+      assertClose(out.im[p]!, si, { absolute: 1e-12 * scale }, `n ${n} im[${k}]`);
+      assert.equal(out.re[p], expected.re[p]);
+      assert.equal(out.im[p], expected.im[p]);
+    }
+  }
+  assert.throws(() => createRealFft(8).forwardInPlace(new Float64Array(8), { re: new Float64Array(4), im: new Float64Array(5) }), RangeError);
+});

@@ -31,6 +31,11 @@ export interface RealFft {
   readonly size: number;
   /** X[k] = sum_j x[j] exp(-2 pi i j k / n), k = 0..n/2, stored at positions in plan order. */
   forward(x: Float64Array): RealSpectrum;
+  /**
+   * `forward` without allocating: overwrites `x` (the transform runs in its memory) and
+   * writes the n/2 + 1 bins into `out`, so large buffers can be reused across calls.
+   */
+  forwardInPlace(x: Float64Array, out: RealSpectrum): void;
   /** The inverse of `forward`, normalized: returns x of length n. */
   inverse(spectrum: RealSpectrum): Float64Array;
   /** The frequency k held at `position` of a spectrum. */
@@ -266,10 +271,17 @@ export function createRealFft(size: number): RealFft {
 
   function forward(x: Float64Array): RealSpectrum {
     if (x.length !== n) throw new RangeError(`FFT input must have length ${n}, got ${x.length}`);
-    const z = Float64Array.from(x); // z[k] = x[2k] + i x[2k+1], interleaved
+    const out = { re: new Float64Array(m + 1), im: new Float64Array(m + 1) };
+    forwardInPlace(Float64Array.from(x), out);
+    return out;
+  }
+
+  function forwardInPlace(z: Float64Array, out: RealSpectrum): void {
+    if (z.length !== n) throw new RangeError(`FFT input must have length ${n}, got ${z.length}`);
+    const { re, im } = out;
+    if (re.length !== m + 1 || im.length !== m + 1) throw new RangeError(`spectrum must have ${m + 1} bins, got ${re.length}`);
+    // z[k] = x[2k] + i x[2k+1]: the real input read as interleaved complex numbers.
     dif(z, -1); // position p now holds Z[reverse[p]]
-    const re = new Float64Array(m + 1);
-    const im = new Float64Array(m + 1);
     for (let p = 0; p < m; p++) {
       const a = 2 * p;
       const b = 2 * partner[p]!;
@@ -285,7 +297,7 @@ export function createRealFft(size: number): RealFft {
       im[p] = ei + c * oi + s * or;
     }
     re[m] = z[0]! - z[1]!; // X[n/2] = E[0] - O[0], real
-    return { re, im };
+    im[m] = 0;
   }
 
   function inverse(spectrum: RealSpectrum): Float64Array {
@@ -320,5 +332,5 @@ export function createRealFft(size: number): RealFft {
     return z;
   }
 
-  return { size: n, forward, inverse, binIndex: (position) => (position >= m ? m : reverse[position]!) };
+  return { size: n, forward, forwardInPlace, inverse, binIndex: (position) => (position >= m ? m : reverse[position]!) };
 }

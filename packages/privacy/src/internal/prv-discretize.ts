@@ -6,14 +6,22 @@ import { createSubsampledGaussianPrv } from "./subsampled-gaussian-prv.js";
 const NEGLIGIBLE_MASS = 2 ** -100;
 
 /** The discretized PMF of one mechanism's single-step PRV on the grid t_i = tMin + i dt. */
-export function discretize(mechanism: Mechanism, size: number, dt: number, tMin: number): { pmf: Float64Array; shift: number } {
+export function discretize(
+  mechanism: Mechanism,
+  size: number,
+  dt: number,
+  tMin: number,
+  /** Where to write the PMF (every entry is overwritten); a new array by default. */
+  into?: Float64Array,
+): { pmf: Float64Array; shift: number } {
   const prv = createSubsampledGaussianPrv(mechanism.sampleRate, mechanism.noiseMultiplier);
   const tMax = tMin + (size - 1) * dt;
   // Truncated to [tMin, tMax] and renormalized, as Opacus's TruncatedPrivacyRandomVariable.
   const cdfMin = prv.cdf(tMin);
   const sfMax = prv.sf(tMax);
   const mass = 1 - cdfMin - sfMax;
-  const pmf = new Float64Array(size);
+  const pmf = into ?? new Float64Array(size);
+  if (pmf.length !== size) throw new RangeError(`PMF buffer must have length ${size}, got ${pmf.length}`);
   // Bin i covers [t_i - dt/2, t_i + dt/2] clipped to [tMin, tMax]. Left of the median the
   // CDF is differenced, right of it the survival function, so tail bins keep their
   // relative accuracy.
@@ -47,12 +55,13 @@ export function discretize(mechanism: Mechanism, size: number, dt: number, tMin:
       if (right < NEGLIGIBLE_MASS) {
         // What is left of the tail cannot matter next to deltaError and double rounding:
         // move it to the last bin (more loss, so still a safe bound) and stop evaluating.
+        pmf[i] = p / mass;
+        sumT += (tMin + i * dt) * (p / mass);
+        pmf.fill(0, i + 1);
         if (i < size - 1 && right > 0) {
           pmf[size - 1] = right / mass;
           sumT += (tMin + (size - 1) * dt) * (right / mass);
         }
-        pmf[i] = p / mass;
-        sumT += (tMin + i * dt) * (p / mass);
         break;
       }
     }

@@ -1,5 +1,5 @@
 import { logAdd, logSub } from "./log-space.js";
-import { normalSf } from "./erfc.js";
+import { erfcxLarge, normalSf } from "./erfc.js";
 import { gaussLegendre, integrate } from "./gauss-legendre.js";
 
 /**
@@ -26,6 +26,8 @@ const RULE = gaussLegendre(16);
 /** Each Gaussian component is integrated over its mean +- 40 sigma (tails below 1e-340). */
 const WINDOW_SIGMAS = 40;
 const PANELS_PER_WINDOW = 512;
+/** Cody's erfcx rational forms hold from here up. */
+const ERFCX_FROM = 0.46875;
 
 export function createSubsampledGaussianPrv(sampleRate: number, noiseMultiplier: number): SubsampledGaussianPrv {
   const q = sampleRate;
@@ -85,9 +87,39 @@ export function createSubsampledGaussianPrv(sampleRate: number, noiseMultiplier:
     return integral / mass;
   }
 
+  const ratio = (1 - q) / q;
+  const logRatio = log1mQ - logQ;
+  const invSigmaSqrt2 = Math.SQRT1_2 / sigma;
+
+  /**
+   * P(T > t) with three transcendental calls instead of six, for the discretization's right
+   * tail (millions of edges on large grids). With d = t - log(1 - q):
+   *   e^u = (1 - q) expm1(d) / q,  x = s^2 u + 1/2,
+   *   2 sf = (1 - q) erfc(y0) + q erfc(y1),  y0 = x / (s sqrt2),  y1 = y0 - 1 / (s sqrt2),
+   * and since y0^2 - y1^2 = u, both erfc share one exponential:
+   *   2 sf = e^{-y0^2} ((1 - q) erfcx(y0) + q e^u erfcx(y1))   (Cody's scaled erfcx).
+   * Outside the range where that form is safe (y1 small, or an exponent near under- or
+   * overflow) it is the plain two-erfc formula.
+   */
+  function sf(t: number): number {
+    if (t <= log1mQ) return 1;
+    const d = t - log1mQ;
+    if (q < 1 && d < 700) {
+      const em = Math.expm1(d);
+      const u = Math.log(em) + logRatio;
+      const y0 = (sigma2 * u + 0.5) * invSigmaSqrt2;
+      const y1 = y0 - invSigmaSqrt2;
+      const square = y0 * y0;
+      if (y1 > ERFCX_FROM && square < 700 && u < 700) {
+        return 0.5 * Math.exp(-square) * ((1 - q) * erfcxLarge(y0) + q * (ratio * em) * erfcxLarge(y1));
+      }
+    }
+    return sfAtX(xOfT(t));
+  }
+
   return {
     cdf: (t) => cdfAtX(xOfT(t)),
-    sf: (t) => sfAtX(xOfT(t)),
+    sf,
     truncatedMean,
     lowerSupport: log1mQ,
   };
