@@ -7,13 +7,13 @@ import { assertMayTrain, mayReceiveWeights } from "../datasets/dataset-policy.js
 import type { DatasetRecord } from "../datasets/dataset-record.js";
 import type { DatasetStore } from "../datasets/dataset-store.js";
 import type { ModelSignature } from "../inference/worker-messages.js";
-import { newModelId } from "../models/model-name.js";
 import type { ModelAccess, ModelRecord } from "../models/model-record.js";
 import type { ModelRegistry } from "../models/model-registry.js";
 import { outcomeOf } from "../rpc/to-connect-error.js";
 import { ServerError } from "../server-error.js";
 import type { BlobStore } from "../storage/blob-store.js";
 import { executeRun } from "./execute-run.js";
+import { deployTrainedModel, releaseWeights, type RunResultsContext } from "./run-results.js";
 import { createMetricsEvaluator } from "./metrics-evaluator.js";
 import { planRun } from "./plan-run.js";
 import type { RunConfig } from "./run-config.js";
@@ -78,6 +78,7 @@ export async function createTrainingManager(options: TrainingManagerOptions): Pr
   const { datasets, ledgers, runs, audit, blobs } = options;
   const maxRuns = options.maxConcurrentRuns ?? 2;
   const active = new Map<string, Active>();
+  const results: RunResultsContext = { datasets, runs, audit, blobs, models: options.models, inspectModel: options.inspectModel, now: options.now };
 
   for (const run of runs.failInterrupted(options.now())) {
     for (const id of run.datasets) audit.append({ dataset: id, caller: run.owner, action: "train-end", outcome: "aborted", details: { run: run.id, reason: "server restarted during the run" } });
@@ -212,7 +213,7 @@ export async function createTrainingManager(options: TrainingManagerOptions): Pr
           signal: abort.signal,
           onUpdate: (r) => (latest = r),
           publish: (e) => hub.publish(e),
-          manager: { ...options, datasetsOf: () => train, deploy: (r, name, access) => deployRun(r, r.owner, name, access) },
+          manager: { ...options, datasetsOf: () => train, deploy: (r, name, access) => deployTrainedModel(results, r, r.owner, name, access) },
         }).finally(() => {
           active.delete(run.id);
           for (const a of [trainData, evalData]) if (a !== undefined) wipe(a);
@@ -250,24 +251,9 @@ export async function createTrainingManager(options: TrainingManagerOptions): Pr
       return a.current();
     },
 
-    async downloadWeights(caller, runId) {
-      const run = ownRun(caller, runId);
-      if (run.status !== "succeeded") throw new ServerError("failed-precondition", `training run ${runId} is ${run.status}: weights exist only for a run that succeeded`);
-      const refusing = run.datasets.map((id) => datasets.get(id)).filter((d) => d === undefined || !mayReceiveWeights(d, caller));
-      if (refusing.length > 0) {
-        for (const id of run.datasets) audit.append({ dataset: id, caller, action: "weights-download", outcome: "permission_denied", details: { run: runId } });
-        const d = refusing[0];
-        throw new ServerError(
-          "permission-denied",
-          `the weights of run ${runId} may not leave the TEE: dataset ${d?.id ?? "(deleted)"} releases weights to ${d === undefined ? "nobody" : d.policy.weightsRelease === "owner" ? "its owner only" : d.policy.weightsRelease === "trainers" ? "its owner and trainers only" : "nobody"}. Deploy the model instead ('sanctum train ... --deploy NAME')`,
-        );
-      }
-      const bytes = await blobs.get("weights", runId);
-      for (const id of run.datasets) audit.append({ dataset: id, caller, action: "weights-download", outcome: "ok", details: { run: runId, sha256: run.trainedSha256 ?? "" } });
-      return bytes;
-    },
+    downloadWeights: (caller, runId) => releaseWeights(results, ownRun(caller, runId), caller),
 
-    deploy: (caller, runId, name, access) => deployRun(ownRun(caller, runId), caller, name, access),
+    deploy: (caller, runId, name, access) => deployTrainedModel(results, ownRun(caller, runId), caller, name, access),
 
     inUse: (datasetId) => [...active.values()].some((a) => a.datasets.includes(datasetId)),
 
@@ -276,33 +262,6 @@ export async function createTrainingManager(options: TrainingManagerOptions): Pr
       await Promise.allSettled([...active.values()].map((a) => a.done));
     },
   };
-
-  async function deployRun(run: TrainingRunRecord, caller: string, name: string, access: ModelAccess): Promise<ModelRecord> {
-    if (run.status !== "succeeded") throw new ServerError("failed-precondition", `training run ${run.id} is ${run.status}: only a run that succeeded can be deployed`);
-    const bytes = await blobs.get("weights", run.id);
-    try {
-      const signature = await options.inspectModel(bytes);
-      const record: ModelRecord = {
-        id: newModelId(),
-        owner: caller,
-        name,
-        sha256: createHash("sha256").update(bytes).digest("hex"),
-        sizeBytes: bytes.byteLength,
-        inputs: signature.inputs,
-        outputs: signature.outputs,
-        access,
-        source: "training",
-        createdAt: options.now().toISOString(),
-      };
-      await options.models.create(record, bytes);
-      const latest = runs.get(run.id) ?? run;
-      runs.update({ ...latest, modelId: record.id });
-      for (const id of run.datasets) audit.append({ dataset: id, caller, action: "deploy", outcome: "ok", details: { run: run.id, model: record.id } });
-      return record;
-    } finally {
-      bytes.fill(0);
-    }
-  }
 }
 
 /** Zeroes a dataset's shared buffers once no worker needs them. */

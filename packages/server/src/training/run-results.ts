@@ -1,0 +1,78 @@
+import { createHash } from "node:crypto";
+import type { DatasetAuditLog } from "../audit/dataset-audit-log.js";
+import { mayReceiveWeights } from "../datasets/dataset-policy.js";
+import type { DatasetStore } from "../datasets/dataset-store.js";
+import type { ModelSignature } from "../inference/worker-messages.js";
+import { newModelId } from "../models/model-name.js";
+import type { ModelAccess, ModelRecord } from "../models/model-record.js";
+import type { ModelRegistry } from "../models/model-registry.js";
+import { ServerError } from "../server-error.js";
+import type { BlobStore } from "../storage/blob-store.js";
+import type { TrainingRunRecord } from "./run-record.js";
+import type { RunStore } from "./run-store.js";
+
+/** What releasing a run's results needs. */
+export interface RunResultsContext {
+  readonly datasets: DatasetStore;
+  readonly runs: RunStore;
+  readonly audit: DatasetAuditLog;
+  readonly blobs: BlobStore;
+  readonly models: ModelRegistry;
+  readonly inspectModel: (bytes: Uint8Array) => Promise<ModelSignature>;
+  readonly now: () => Date;
+}
+
+const RELEASED_TO = { owner: "its owner only", trainers: "its owner and trainers only", nobody: "nobody" } as const;
+
+/**
+ * The trained weights of a succeeded run, for `caller`, only if every training dataset's
+ * policy (as it is now; a deleted dataset counts as "nobody") lets the caller have them.
+ * Allowed and refused downloads go to each dataset's audit chain.
+ */
+export async function releaseWeights(ctx: RunResultsContext, run: TrainingRunRecord, caller: string): Promise<Buffer> {
+  if (run.status !== "succeeded") throw new ServerError("failed-precondition", `training run ${run.id} is ${run.status}: weights exist only for a run that succeeded`);
+  const refusing = run.datasets.map((id) => ctx.datasets.get(id)).filter((d) => d === undefined || d.deletedAt !== undefined || !mayReceiveWeights(d, caller));
+  if (refusing.length > 0) {
+    for (const id of run.datasets) ctx.audit.append({ dataset: id, caller, action: "weights-download", outcome: "permission_denied", details: { run: run.id } });
+    const d = refusing[0];
+    throw new ServerError(
+      "permission-denied",
+      `the weights of run ${run.id} may not leave the TEE: dataset ${d?.id ?? "(deleted)"} releases weights to ${d === undefined || d.deletedAt !== undefined ? "nobody (deleted)" : RELEASED_TO[d.policy.weightsRelease]}. Deploy the model instead ('sanctum train ... --deploy NAME')`,
+    );
+  }
+  const bytes = await ctx.blobs.get("weights", run.id);
+  for (const id of run.datasets) ctx.audit.append({ dataset: id, caller, action: "weights-download", outcome: "ok", details: { run: run.id, sha256: run.trainedSha256 ?? "" } });
+  return bytes;
+}
+
+/**
+ * Registers a succeeded run's trained model for confidential inference under `caller`'s
+ * ownership (source "training"). The weights are copied inside the sealed store; they never
+ * leave the TEE. Each dataset's audit chain records the deployment.
+ */
+export async function deployTrainedModel(ctx: RunResultsContext, run: TrainingRunRecord, caller: string, name: string, access: ModelAccess): Promise<ModelRecord> {
+  if (run.status !== "succeeded") throw new ServerError("failed-precondition", `training run ${run.id} is ${run.status}: only a run that succeeded can be deployed`);
+  const bytes = await ctx.blobs.get("weights", run.id);
+  try {
+    const signature = await ctx.inspectModel(bytes);
+    const record: ModelRecord = {
+      id: newModelId(),
+      owner: caller,
+      name,
+      sha256: createHash("sha256").update(bytes).digest("hex"),
+      sizeBytes: bytes.byteLength,
+      inputs: signature.inputs,
+      outputs: signature.outputs,
+      access,
+      source: "training",
+      createdAt: ctx.now().toISOString(),
+    };
+    await ctx.models.create(record, bytes);
+    const latest = ctx.runs.get(run.id) ?? run;
+    ctx.runs.update({ ...latest, modelId: record.id });
+    for (const id of run.datasets) ctx.audit.append({ dataset: id, caller, action: "deploy", outcome: "ok", details: { run: run.id, model: record.id } });
+    return record;
+  } finally {
+    bytes.fill(0);
+  }
+}
