@@ -191,8 +191,10 @@ describe("server end to end (simulation, loopback)", () => {
     await rejects(asStranger.models.predict({ model: res.model!.id, inputs: wire(fixtureNpz("mlp.inputs.npz")) }), Code.NotFound);
   });
 
-  it("answers NotFound for an unknown model", async () => {
-    await rejects(asOwner.models.predict({ model: "no-such-model", inputs: {} }), Code.NotFound, /sanctum model list/);
+  it("answers NotFound for an unknown model (errors carry the platform headers too)", async () => {
+    const err = await rejects(asOwner.models.predict({ model: "no-such-model", inputs: {} }), Code.NotFound, /sanctum model list/);
+    assert.equal(err.metadata.get("sanctum-platform"), "simulation");
+    assert.equal(err.metadata.get("sanctum-insecure"), "true");
     await rejects(asOwner.models.getModel({ model: "mdl_" + "0".repeat(32) }), Code.NotFound);
   });
 
