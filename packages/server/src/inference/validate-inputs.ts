@@ -30,17 +30,18 @@ export function validateInputs(
   inputs: Readonly<Record<string, IncomingTensor>>,
 ): Record<string, CheckedTensor> {
   const declared = new Set(specs.map((s) => s.name));
-  const expected = specs.map((s) => `${s.name} (${s.dtype} ${formatShape(s.shape)})`).join(", ");
+  // Only error messages need this; built on demand, not on every call.
+  const expected = () => specs.map((s) => `${s.name} (${s.dtype} ${formatShape(s.shape)})`).join(", ");
   for (const name of Object.keys(inputs)) {
     if (!declared.has(name)) {
-      throw invalid(`unknown input ${JSON.stringify(name)}: the model takes ${expected}`);
+      throw invalid(`unknown input ${JSON.stringify(name)}: the model takes ${expected()}`);
     }
   }
   const symbols = new Map<string, { size: number; input: string }>();
   const checked: Record<string, CheckedTensor> = {};
   for (const spec of specs) {
     const t = inputs[spec.name];
-    if (t === undefined) throw invalid(`missing input ${JSON.stringify(spec.name)}: the model takes ${expected}`);
+    if (t === undefined) throw invalid(`missing input ${JSON.stringify(spec.name)}: the model takes ${expected()}`);
     if (!isDtype(t.dtype)) {
       throw invalid(`input ${JSON.stringify(spec.name)}: unknown dtype ${JSON.stringify(t.dtype.slice(0, 40))}, expected ${spec.dtype}`);
     }
