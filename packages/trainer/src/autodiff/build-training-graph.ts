@@ -8,6 +8,7 @@ import { type ForwardGraph, GradientMap, type ParameterUse, backwardPass, parame
 import { GraphBuilder } from "./graph-builder.js";
 import { type LossName, emitLoss, lossNames } from "./losses.js";
 import { ancestorsOf, dependencies, valueInfo } from "./model-analysis.js";
+import { separableMaxPool } from "./max-pool-grad.js";
 import { checkParameterViews } from "./parameter-views.js";
 import { checkSampleIndependence } from "./sample-independence.js";
 import type { PerSampleUse } from "./per-sample-norms.js";
@@ -185,10 +186,13 @@ function refuseUnsupported(nodes: readonly NodeProto[], paramDependent: Readonly
   throw new TrainerError("unsupported-op", `cannot differentiate op type(s) ${types.join(", ")} (node(s) ${bad.map((n) => `"${n.name || n.output[0]}"`).join(", ")}); rewrite the model with supported layers (Linear, Conv, Embedding, LayerNorm, GroupNorm, attention, elementwise activations)`);
 }
 
-/** Gives Dropout, MaxPool and LayerNormalization the optional outputs their gradients reuse. */
+/**
+ * Gives Dropout, MaxPool and LayerNormalization the optional outputs their gradients reuse
+ * (not stride-1 MaxPools: their gradient needs no Indices, which are slow to compute).
+ */
 function addAuxiliaryOutputs(nodes: readonly NodeProto[], b: GraphBuilder): void {
   for (const n of nodes) {
-    const need = n.opType === "Dropout" || n.opType === "MaxPool" ? 2 : n.opType === "LayerNormalization" ? 3 : 0;
+    const need = n.opType === "Dropout" || (n.opType === "MaxPool" && !separableMaxPool(n)) ? 2 : n.opType === "LayerNormalization" ? 3 : 0;
     while (n.output.length < need) n.output.push("");
     for (let i = 1; i < need; i++) if (n.output[i] === "") n.output[i] = b.fresh(`${n.opType}_aux`);
   }

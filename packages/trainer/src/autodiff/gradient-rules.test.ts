@@ -78,6 +78,8 @@ const cases: Case[] = [
   { name: "Conv2d large weight (one folded MatMul), ghost norm", x: [2, 64, 4, 4], nodes: [n("Conv", ["h", "w"], ["y"], [attr.ints("kernel_shape", [3, 3])])], y: [2, 128, 2, 2], params: [{ name: "w", shape: [128, 64, 3, 3], data: randn(73728, 79, 0.05) }] },
   { name: "Conv1d stride 2", x: [B, 3, 9], nodes: [n("Conv", ["h", "w", "bias"], ["y"], [attr.ints("kernel_shape", [3]), attr.ints("strides", [2])])], y: [B, 4, 4], params: [{ name: "w", shape: [4, 3, 3] }, { name: "bias", shape: [4] }] },
   { name: "MaxPool 2x2 stride 2", x: [2, 2, 6, 6], nodes: [n("MaxPool", ["h"], ["y"], [attr.ints("kernel_shape", [2, 2]), attr.ints("strides", [2, 2])])], y: [2, 2, 3, 3], epsilon: 1e-3 },
+  { name: "MaxPool 2x2 stride 1 (separable, no Indices)", x: [2, 2, 5, 6], nodes: [n("MaxPool", ["h"], ["y"], [attr.ints("kernel_shape", [2, 2])])], y: [2, 2, 4, 5], epsilon: 1e-3 },
+  { name: "MaxPool 3x2 stride 1 then 1-D kernel 3 (separable)", x: [2, 2, 5, 6], nodes: [n("MaxPool", ["h"], ["a"], [attr.ints("kernel_shape", [3, 2]), attr.ints("strides", [1, 1])]), n("Reshape", ["a", "flat"], ["f"]), n("MaxPool", ["f"], ["y"], [attr.ints("kernel_shape", [3])])], y: [2, 3, 8], consts: [{ name: "flat", shape: [3], int64: [0, 3, 10] }], epsilon: 1e-3 },
   { name: "MaxPool 3x3 overlapping pad 1", x: [2, 2, 5, 5], nodes: [n("MaxPool", ["h"], ["y"], [attr.ints("kernel_shape", [3, 3]), attr.ints("pads", [1, 1, 1, 1])])], y: [2, 2, 5, 5], epsilon: 1e-3 },
   { name: "AveragePool 2x2 stride 2", x: [2, 2, 6, 6], nodes: [n("AveragePool", ["h"], ["y"], [attr.ints("kernel_shape", [2, 2]), attr.ints("strides", [2, 2])])], y: [2, 2, 3, 3] },
   { name: "AveragePool pad 1 count_include_pad 0", x: [2, 2, 5, 5], nodes: [n("AveragePool", ["h"], ["y"], [attr.ints("kernel_shape", [3, 3]), attr.ints("pads", [1, 1, 1, 1])])], y: [2, 2, 5, 5] },
@@ -121,6 +123,44 @@ describe("Gather embeddings (ghost norm with equal token ids)", () => {
     assert.ok(r.finiteDifferenceError < 2e-2, `fd ${r.finiteDifferenceError}`);
     assert.ok(r.normError < 1e-4, `norms ${r.normError}`);
     assert.ok(r.clippedError < 1e-4, `clipped ${r.clippedError}`);
+  });
+});
+
+describe("MaxPool ties", () => {
+  it("the gradient goes to the first maximum in row-major order, as PyTorch", async () => {
+    // Every window of a plane with repeated values has ties; p0 = 1 keeps them exact.
+    const plane = [1, 1, 0, 2, 1, 1, 2, 2, 0, 1, 1, 0, 2, 2, 2, 2];
+    const model = tinyModel({
+      inputs: [{ name: "x", shape: [1, 1, 4, 4] }],
+      params: [{ name: "p0", shape: [1, 4, 4], data: new Float32Array(16).fill(1) }],
+      nodes: [n("Mul", ["x", "p0"], ["h"]), n("MaxPool", ["h"], ["y"], [attr.ints("kernel_shape", [2, 3])])],
+      output: { name: "y", shape: [1, 1, 3, 2] },
+    });
+    const weights = [0.5, -1, 2, 3, -0.25, 1.5];
+    const graph = buildTrainingGraph(model, { loss: "mse", mode: "non-private" });
+    const session = await ort.InferenceSession.create(graph.model);
+    // mse loss = mean (y - label)^2 with labels y - w/ ... : choose labels so dL/dy = w exactly.
+    const y = [0, 0, 0, 0, 0, 0];
+    for (let i = 0; i < 3; i++) for (let j = 0; j < 2; j++) {
+      let best = -Infinity;
+      for (let a = 0; a < 2; a++) for (let c = 0; c < 3; c++) best = Math.max(best, plane[(i + a) * 4 + j + c] ?? 0);
+      y[i * 2 + j] = best;
+    }
+    const labels = Float32Array.from(y.map((v, k) => v - ((weights[k] ?? 0) * 6) / 2));
+    const out = await session.run({
+      x: new ort.Tensor("float32", Float32Array.from(plane), [1, 1, 4, 4]), p0: new ort.Tensor("float32", new Float32Array(16).fill(1), [1, 4, 4]),
+      labels: new ort.Tensor("float32", labels, [1, 1, 3, 2]), sample_mask: new ort.Tensor("float32", Float32Array.of(1), [1]),
+    });
+    await session.release();
+    // dL/dp0 = x * dL/dh; dL/dh routes each window's weight to its first maximum.
+    const want = new Array<number>(16).fill(0);
+    for (let i = 0; i < 3; i++) for (let j = 0; j < 2; j++) {
+      let at = -1;
+      for (let a = 0; a < 2; a++) for (let c = 0; c < 3; c++) if (at < 0 && plane[(i + a) * 4 + j + c] === y[i * 2 + j]) at = (i + a) * 4 + j + c;
+      want[at] = (want[at] ?? 0) + (weights[i * 2 + j] ?? 0);
+    }
+    const grad = Array.from(out["grad:p0"]?.data as Float32Array);
+    assert.deepEqual(grad.map((v) => Math.round(v * 1e4) / 1e4), want.map((v, k) => Math.round(v * (plane[k] ?? 0) * 1e4) / 1e4));
   });
 });
 

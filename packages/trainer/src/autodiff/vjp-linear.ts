@@ -1,6 +1,7 @@
 import { TrainerError } from "../trainer-error.js";
 import { attr, attrFloat, attrInt, attrInts, attrString } from "./attributes.js";
 import { convGeometry, convWeightGrad } from "./conv-unfold.js";
+import { separableMaxPool, separableMaxPoolGrad } from "./max-pool-grad.js";
 import { type Dim } from "./sym-dim.js";
 import { broadcastShapes } from "./shape-helpers.js";
 import { type VjpContext, type VjpRule, gradOf, reduceToShape, shapeOf, staticShape } from "./vjp-context.js";
@@ -98,7 +99,7 @@ function staticSpatial(ctx: VjpContext, name: string): number[] {
 }
 
 /**
- * MaxPool backward as col2im: for each kernel offset j, the window's gradient is kept where
+ * MaxPool backward: stride-1 pools by separable stages (max-pool-grad.ts); others as col2im: for each kernel offset j, the window's gradient is kept where
  * the window's argmax (MaxPool's Indices output, flat, taken mod H*W) is the input position
  * at offset j; a depthwise ConvTranspose with one-hot kernels then adds every offset's
  * contribution back at its input position. Elementwise ops and one ConvTranspose, all
@@ -108,6 +109,7 @@ const maxPool: VjpRule = (ctx) => {
   const { b, node } = ctx;
   if (!ctx.want[0]) return [undefined];
   const x = node.input[0] ?? "";
+  if (separableMaxPool(node)) return [separableMaxPoolGrad(b, node, x, gradOf(ctx), staticSpatial(ctx, x))];
   const idx = node.output[1];
   if (idx === undefined || idx === "") throw new Error("internal: MaxPool without indices");
   if (attrInt(node, "storage_order", 0) !== 0) throw new TrainerError("unsupported-op", `MaxPool node "${node.name}": storage_order=1`);

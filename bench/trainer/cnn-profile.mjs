@@ -1,0 +1,102 @@
+// Graph-only timing and per-node profile of the training graphs (autodiff helper's tool).
+// Times session.run alone (no optimizer, no noise): best and median of N runs after warm-up,
+// for forward, non-private and dp graphs, at the same thread count; with --profile, runs
+// onnxruntime's profiler and prints the nodes that take the most time.
+// Usage: node bench/trainer/cnn-profile.mjs [--models fmnist_cnn] [--threads 1] [--runs 30]
+//        [--batch 256] [--modes forward,non-private,dp] [--profile] [--top 25]
+import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { parseArgs } from "node:util";
+import * as ort from "onnxruntime-node";
+
+const { values: a } = parseArgs({
+  options: {
+    models: { type: "string", default: "fmnist_cnn" },
+    modes: { type: "string", default: "forward,non-private,dp" },
+    threads: { type: "string", default: "1" },
+    runs: { type: "string", default: "30" },
+    batch: { type: "string", default: "256" },
+    profile: { type: "boolean", default: false },
+    top: { type: "string", default: "25" },
+  },
+});
+const batch = Number(a.batch), runs = Number(a.runs), threads = Number(a.threads);
+const trainer = await import("../../packages/trainer/dist/index.js");
+
+function inputsFor(model) {
+  const rand = (n) => Float32Array.from({ length: n }, () => Math.random() * 2 - 1);
+  const labels = new ort.Tensor("int64", BigInt64Array.from({ length: batch }, () => BigInt(Math.floor(Math.random() * (model === "transformer2" ? 2 : 10)))), [batch]);
+  if (model === "mlp784") return { feeds: { x: new ort.Tensor("float32", rand(batch * 784), [batch, 784]) }, labels };
+  if (model === "fmnist_cnn") return { feeds: { image: new ort.Tensor("float32", rand(batch * 784), [batch, 1, 28, 28]) }, labels };
+  const ids = new BigInt64Array(batch * 64), mask = new BigInt64Array(batch * 64);
+  for (let r = 0; r < batch; r++) {
+    const len = 1 + Math.floor(Math.random() * 64);
+    for (let t = 0; t < 64; t++) {
+      ids[r * 64 + t] = t < len ? BigInt(1 + Math.floor(Math.random() * 999)) : 0n;
+      mask[r * 64 + t] = t < len ? 1n : 0n;
+    }
+  }
+  return { feeds: { input_ids: new ort.Tensor("int64", ids, [batch, 64]), attention_mask: new ort.Tensor("int64", mask, [batch, 64]) }, labels };
+}
+
+async function session(bytes, profile) {
+  const opts = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all", executionMode: "sequential", enableProfiling: profile, profileFilePrefix: "/tmp/cnn-profile" };
+  return ort.InferenceSession.create(bytes, opts);
+}
+
+async function time(s, feeds) {
+  for (let i = 0; i < 3; i++) await s.run(feeds);
+  const t = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await s.run(feeds);
+    t.push(performance.now() - t0);
+  }
+  t.sort((x, y) => x - y);
+  return { best: t[0], median: t[Math.floor(t.length / 2)] };
+}
+
+function summarize(file) {
+  const events = JSON.parse(readFileSync(file, "utf8")).filter((e) => e.cat === "Node" && e.name.endsWith("_kernel_time"));
+  const byNode = new Map();
+  for (const e of events) {
+    const k = `${e.args.op_name} ${e.name.replace(/_kernel_time$/, "")}`;
+    byNode.set(k, (byNode.get(k) ?? 0) + e.dur);
+  }
+  const total = [...byNode.values()].reduce((p, c) => p + c, 0);
+  const byOp = new Map();
+  for (const e of events) byOp.set(e.args.op_name, (byOp.get(e.args.op_name) ?? 0) + e.dur);
+  const n = runs + 3;
+  console.log(`  kernel time per run ${(total / n / 1000).toFixed(2)} ms; by op type:`);
+  for (const [k, v] of [...byOp].sort((x, y) => y[1] - x[1])) console.log(`    ${k.padEnd(22)} ${(v / n / 1000).toFixed(3)} ms`);
+  console.log("  top nodes:");
+  for (const [k, v] of [...byNode].sort((x, y) => y[1] - x[1]).slice(0, Number(a.top))) console.log(`    ${(v / n / 1000).toFixed(3)} ms  ${k}`);
+}
+
+for (const model of a.models.split(",")) {
+  const bytes = new Uint8Array(readFileSync(new URL(`../../fixtures/bench/${model}.onnx`, import.meta.url)));
+  const { feeds, labels } = inputsFor(model);
+  for (const mode of a.modes.split(",")) {
+    let s, all;
+    if (mode === "forward") {
+      s = await session(bytes, a.profile);
+      all = feeds;
+    } else {
+      const graph = trainer.buildTrainingGraph(bytes, { loss: "cross_entropy", mode });
+      const init = trainer.readInitializers(bytes);
+      all = { ...feeds, labels, sample_mask: new ort.Tensor("float32", new Float32Array(batch).fill(1), [batch]) };
+      if (mode === "dp") all.max_grad_norm = new ort.Tensor("float32", Float32Array.of(1), []);
+      for (const p of graph.params) all[p.name] = new ort.Tensor("float32", Float32Array.from(init.get(p.name).data), [...p.shape]);
+      s = await session(graph.model, a.profile);
+    }
+    const r = await time(s, all);
+    console.log(`${model} ${mode}: best ${r.best.toFixed(2)} ms, median ${r.median.toFixed(2)} ms`);
+    if (a.profile) {
+      s.endProfiling();
+      for (const f of readdirSync("/tmp").filter((n) => n.startsWith("cnn-profile") && n.endsWith(".json"))) {
+        summarize(`/tmp/${f}`);
+        rmSync(`/tmp/${f}`, { force: true });
+      }
+    }
+    await s.release();
+  }
+}
