@@ -70,22 +70,24 @@ const SPARSE_SIZE_RATIO = 1024;
 
 /**
  * Recent FFT plans by size, weakly held: a calibration evaluates many epsilons on two grid
- * sizes (coarse and fine) within one synchronous job, which keeps the plans alive, while a
- * server does not keep tens of MiB of twiddle tables after its last accounting. The last
- * plan of up to 2^20 points (about 20 MiB) is also held strongly, so the common sizes do
- * not pay the plan again at every request.
+ * sizes (coarse and fine) within one synchronous job, while a server should not keep
+ * hundreds of MiB of twiddle tables and buffers after its last accounting. The most
+ * recently used plans of up to 2^20 + 2^18 points in all (a fine grid and its coarse
+ * companion; about 58 MiB with their workspaces) are also held strongly, so a calibration
+ * or the common sizes do not rebuild them after every garbage collection.
  */
 const cachedPlans = new Map<number, WeakRef<RealFft>>();
-const STRONG_PLAN_LIMIT = 2 ** 20;
-let strongPlan: RealFft | undefined;
+const STRONG_PLAN_POINTS = 2 ** 20 + 2 ** 18;
+let strongPlans: RealFft[] = [];
 function planFor(size: number): RealFft {
-  if (strongPlan?.size === size) return strongPlan;
-  const cached = cachedPlans.get(size)?.deref();
-  if (cached !== undefined) return cached;
-  const plan = createRealFft(size);
-  if (cachedPlans.size >= 4) cachedPlans.clear();
-  cachedPlans.set(size, new WeakRef(plan));
-  if (size <= STRONG_PLAN_LIMIT) strongPlan = plan;
+  let plan = strongPlans.find((p) => p.size === size) ?? cachedPlans.get(size)?.deref();
+  if (plan === undefined) {
+    plan = createRealFft(size);
+    if (cachedPlans.size >= 4) cachedPlans.clear();
+    cachedPlans.set(size, new WeakRef(plan));
+  }
+  let points = 0;
+  strongPlans = [plan, ...strongPlans.filter((p) => p !== plan)].filter((p) => (points += p.size) <= STRONG_PLAN_POINTS);
   return plan;
 }
 
