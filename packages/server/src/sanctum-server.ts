@@ -135,7 +135,10 @@ async function startInDataDir({ o, provider, logger, dataDir, configDigest, lock
       workers: o.inferenceWorkers,
       intraOpThreads: o.intraOpThreads,
       maxLoadedModels: o.maxLoadedModels,
-      loadModelBytes: (id) => models.loadBytes(id),
+      loadModelBytes: async (id) => {
+        if (models.get(id) === undefined) throw new ServerError("not-found", `model ${id} was deleted while this prediction waited`);
+        return models.loadBytes(id);
+      },
       onWorkerExit: (code) => logger.error({ code }, "an inference worker died and was replaced"),
     });
     const tls = createTlsIdentity({ host: o.host, now: o.now() });

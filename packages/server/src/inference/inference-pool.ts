@@ -144,6 +144,10 @@ export function createInferencePool(options: InferencePoolOptions): InferencePoo
         else slot.inUse.set(modelId, n);
       }
       if (reply.ok && reply.outputs !== undefined) return reply.outputs;
+      if (!reply.ok && reply.kind === "not-loaded") {
+        // Models in use are never evicted, so only a delete can have unloaded it meanwhile.
+        throw new ServerError("not-found", `model ${modelId} was deleted while this prediction waited`);
+      }
       if (!reply.ok && reply.kind === "run-failed") {
         throw new ServerError("invalid-argument", `the model rejected the inputs: ${oneLine(reply.message)}`);
       }
