@@ -12,11 +12,15 @@ interface ServerFlags {
   attestationCerts?: string;
 }
 
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
 /** Registers `sanctum server`: runs the confidential inference server until SIGINT or SIGTERM. */
 export function registerServer(program: Command): void {
   program
     .command("server")
-    .description("run the Sanctum server (prints 'listening on https://HOST:PORT' once ready; SIGINT/SIGTERM stop it cleanly)")
+    .description(
+      "run the Sanctum server (prints 'listening on https://HOST:PORT' once ready; SIGINT/SIGTERM stop it cleanly; logs on stderr, level from env SANCTUM_LOG_LEVEL, default info)",
+    )
     .option("--host <host>", "interface to listen on", "127.0.0.1")
     .option("--port <port>", "TCP port (0 picks a free one)", "9443")
     .option("--data-dir <dir>", "where sealed models and metadata live", "./sanctum-data")
@@ -28,7 +32,12 @@ export function registerServer(program: Command): void {
       if (flags.platform !== "simulation" && flags.platform !== "auto") {
         throw new CliError(`--platform must be simulation or auto, got ${JSON.stringify(flags.platform)}`, { exitCode: 2 });
       }
+      const logLevel = process.env["SANCTUM_LOG_LEVEL"] ?? "info";
+      if (!LOG_LEVELS.includes(logLevel)) {
+        throw new CliError(`SANCTUM_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, got ${JSON.stringify(logLevel)}`, { exitCode: 2 });
+      }
       const server = await createSanctumServer({
+        logLevel,
         host: flags.host,
         port: integerFlag("--port", flags.port, 0, 65535),
         dataDir: flags.dataDir,
