@@ -59,14 +59,17 @@ export const DEFAULT_MAX_GRID_SIZE = 2 ** 22;
 export interface ComposeOptions {
   /**
    * "fft": inverse FFT and running sums over the whole grid; "sparse": closed-form tail
-   * sums over the surviving bins only. Default: "sparse" when at most size / 1024 bins
+   * sums over the surviving bins only. Default: "sparse" when at most size / 128 bins
    * survive the composition (both give the same curve up to round-off; tests compare them).
    */
   readonly path?: "fft" | "sparse";
 }
 
-/** The sparse path costs about 25 evaluations of (surviving bins) terms per epsilonAt. */
-const SPARSE_SIZE_RATIO = 1024;
+/**
+ * The sparse path costs about 25 evaluations of (surviving bins) terms per epsilonAt, the
+ * dense one an inverse FFT and a pass over the grid: at size / 128 bins they are about even.
+ */
+const SPARSE_SIZE_RATIO = 128;
 
 /**
  * Recent FFT plans by size, weakly held: a calibration evaluates many epsilons on two grid
@@ -83,7 +86,8 @@ function planFor(size: number): RealFft {
   let plan = strongPlans.find((p) => p.size === size) ?? cachedPlans.get(size)?.deref();
   if (plan === undefined) {
     plan = createRealFft(size);
-    if (cachedPlans.size >= 4) cachedPlans.clear();
+    // At most one entry per power of two; drop the ones already collected.
+    for (const [key, ref] of cachedPlans) if (ref.deref() === undefined) cachedPlans.delete(key);
     cachedPlans.set(size, new WeakRef(plan));
   }
   let points = 0;
@@ -114,23 +118,6 @@ function denseDeltaCurve(fft: RealFft, re: Float64Array, im: Float64Array, dt: n
     out[0] = mass[i]!;
     out[1] = pmf[i]!;
   };
-}
-
-/**
- * The same tail sums from the nonzero bins alone (`internal/band-limited-tail-sums.ts`):
- * after many compositions only a few low-frequency bins survive.
- */
-function sparseDeltaCurve(fft: RealFft, re: Float64Array, im: Float64Array, dt: number): TailSums {
-  const frequency: number[] = [];
-  const binRe: number[] = [];
-  const binIm: number[] = [];
-  for (let position = 0; position < re.length; position++) {
-    if (re[position] === 0 && im[position] === 0) continue;
-    frequency.push(fft.binIndex(position));
-    binRe.push(re[position]!);
-    binIm.push(im[position]!);
-  }
-  return createBandLimitedTailSums({ size: fft.size, frequency, re: binRe, im: binIm }, dt);
 }
 
 /** Buffers of one composition, reused by the next one of the same size (they live as long as the plan). */
@@ -223,23 +210,33 @@ export function composePrv(history: readonly Mechanism[], grid: PrvGrid, options
   // A sum of N values centred on t = 0 is centred on t = 0: shifting the centred composition
   // back to index `center` (bin k times e^{-2 pi i k center / n}) lays it on the grid, which
   // is Opacus's `np.roll(composed, m)` done in the Fourier domain.
-  let survivors = 0;
-  for (let position = 0; position < bins; position++) {
-    const lm = logMag[position]!;
-    if (lm === -Infinity) {
-      logMag[position] = 0;
-      phase[position] = 0;
-      continue;
-    }
-    survivors++;
+  const survivors: number[] = [];
+  for (let position = 0; position < bins; position++) if (logMag[position] !== -Infinity) survivors.push(position);
+  const path = options.path ?? (survivors.length <= size / SPARSE_SIZE_RATIO ? "sparse" : "fft");
+  const frequency = new Int32Array(survivors.length);
+  const re = new Float64Array(survivors.length);
+  const im = new Float64Array(survivors.length);
+  survivors.forEach((position, b) => {
     const k = fft.binIndex(position);
-    const r = Math.exp(lm);
+    const r = Math.exp(logMag[position]!);
     const angle = phase[position]! - (2 * Math.PI * ((k * center) % size)) / size;
-    logMag[position] = r * Math.cos(angle);
-    phase[position] = r * Math.sin(angle);
+    frequency[b] = k;
+    re[b] = r * Math.cos(angle);
+    im[b] = r * Math.sin(angle);
+  });
+  let curve: TailSums;
+  if (path === "sparse") {
+    curve = createBandLimitedTailSums({ size, frequency, re, im }, dt);
+  } else {
+    // The whole spectrum in plan order, zero where a bin underflowed (reusing the buffers).
+    logMag.fill(0);
+    phase.fill(0);
+    survivors.forEach((position, b) => {
+      logMag[position] = re[b]!;
+      phase[position] = im[b]!;
+    });
+    curve = denseDeltaCurve(fft, logMag, phase, dt);
   }
-  const path = options.path ?? (survivors <= size / SPARSE_SIZE_RATIO ? "sparse" : "fft");
-  const curve = path === "sparse" ? sparseDeltaCurve(fft, logMag, phase, dt) : denseDeltaCurve(fft, logMag, phase, dt);
   const t0 = tMin + totalShift;
 
   // delta(eps) for eps in [t_{i-1}, t_i] is d1[i] - e^eps d2[i], with d1[i] = sum_{j>=i} p_j
