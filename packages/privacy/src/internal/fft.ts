@@ -86,10 +86,35 @@ export function createRealFft(size: number): RealFft {
   const splitCos = new Float64Array(m);
   const splitSin = new Float64Array(m);
   const partner = new Uint32Array(m);
+  // splitCos[p] = cos(2 pi reverse[p] / n): a gather in bit-reversed order, which misses the
+  // cache at every element on large sizes (most of a 2^22 plan's cost). Tiled instead (as in
+  // Carter and Gatlin's COBRA bit reversal): with p = (hi, mid, lo), hi and lo of `tile` bits,
+  // reverse[p] = (rev lo, rev mid, rev hi), so for each mid the 2^(2 tile) reads and writes
+  // stay in 2^tile runs of 2^tile contiguous elements. Same values, another order.
+  const bits = Math.log2(m);
+  const tile = bits >= 14 ? 6 : 0;
+  if (tile === 0) {
+    for (let p = 0; p < m; p++) {
+      splitCos[p] = cosOf(reverse[p]!);
+      splitSin[p] = sinOf(reverse[p]!);
+    }
+  } else {
+    const side = 1 << tile;
+    const midCount = m >> (2 * tile);
+    const hiShift = bits - tile;
+    for (let mid = 0; mid < midCount; mid++) {
+      const midBase = mid << tile;
+      for (let lo = 0; lo < side; lo++) {
+        for (let hi = 0; hi < side; hi++) {
+          const p = (hi << hiShift) | midBase | lo;
+          const k = reverse[p]!;
+          splitCos[p] = cosOf(k);
+          splitSin[p] = sinOf(k);
+        }
+      }
+    }
+  }
   for (let p = 0; p < m; p++) {
-    const k = reverse[p]!;
-    splitCos[p] = cosOf(k);
-    splitSin[p] = sinOf(k);
     // reverse(m - k) = reverse(~k + 1) = the bit-reversed increment of ~p: no random access.
     let q = (m - 1) ^ p;
     let bit = m >> 1;
