@@ -4,6 +4,7 @@
 // onnxruntime's profiler and prints the nodes that take the most time.
 // Usage: node bench/trainer/cnn-profile.mjs [--models fmnist_cnn] [--threads 1] [--runs 30]
 //        [--batch 256] [--modes forward,non-private,dp] [--profile] [--top 25]
+//        [--opt all|extended|basic] (graph optimization level of the training graphs)
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { parseArgs } from "node:util";
 import * as ort from "onnxruntime-node";
@@ -17,6 +18,7 @@ const { values: a } = parseArgs({
     batch: { type: "string", default: "256" },
     profile: { type: "boolean", default: false },
     top: { type: "string", default: "25" },
+    opt: { type: "string", default: "all" },
   },
 });
 const batch = Number(a.batch), runs = Number(a.runs), threads = Number(a.threads);
@@ -38,8 +40,8 @@ function inputsFor(model) {
   return { feeds: { input_ids: new ort.Tensor("int64", ids, [batch, 64]), attention_mask: new ort.Tensor("int64", mask, [batch, 64]) }, labels };
 }
 
-async function session(bytes, profile) {
-  const opts = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all", executionMode: "sequential", enableProfiling: profile, profileFilePrefix: "/tmp/cnn-profile" };
+async function session(bytes, profile, mode) {
+  const opts = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: mode === "forward" ? "all" : a.opt, executionMode: "sequential", enableProfiling: profile, profileFilePrefix: "/tmp/cnn-profile" };
   return ort.InferenceSession.create(bytes, opts);
 }
 
@@ -78,7 +80,7 @@ for (const model of a.models.split(",")) {
   for (const mode of a.modes.split(",")) {
     let s, all;
     if (mode === "forward") {
-      s = await session(bytes, a.profile);
+      s = await session(bytes, a.profile, mode);
       all = feeds;
     } else {
       const graph = trainer.buildTrainingGraph(bytes, { loss: "cross_entropy", mode });
@@ -86,7 +88,7 @@ for (const model of a.models.split(",")) {
       all = { ...feeds, labels, sample_mask: new ort.Tensor("float32", new Float32Array(batch).fill(1), [batch]) };
       if (mode === "dp") all.max_grad_norm = new ort.Tensor("float32", Float32Array.of(1), []);
       for (const p of graph.params) all[p.name] = new ort.Tensor("float32", Float32Array.from(init.get(p.name).data), [...p.shape]);
-      s = await session(graph.model, a.profile);
+      s = await session(graph.model, a.profile, mode);
     }
     const r = await time(s, all);
     console.log(`${model} ${mode}: best ${r.best.toFixed(2)} ms, median ${r.median.toFixed(2)} ms`);

@@ -69,26 +69,43 @@ export function perSampleConvGrad(b: GraphBuilder, x: string, spatial: readonly 
   return b.matmul(gg, b.transpose(u, [0, 1, 3, 2]));
 }
 
-/** Weights up to this many elements get their summed gradient through per-sample products. */
-const SMALL_WEIGHT_ELEMENTS = 65536;
-
 /**
- * Summed weight gradient of a Conv, sum_n g_n U_n^T. Small weights: the batched per-sample
- * products summed over samples (fastest in onnxruntime); large ones: samples and positions
- * folded into one contraction axis and one MatMul, so no per-sample copy of the weights.
+ * Summed weight gradient of a Conv as one Conv (what onnxruntime runs fastest: no im2col
+ * copies): dW[co, ci, k] = sum_n sum_o g[n, co, o] x_pad[n, ci, o * stride + k * dilation]
+ * is a correlation of x with g in which the samples are the contracted channels. Input
+ * x as [Cin/G, G * N, spatial] (batch = input channel), weight g as [Cout, N, out spatial]
+ * (kernel = the forward's output size), group G, stride = the forward's dilation, dilation =
+ * the forward's stride, the forward's begin pads and end pads trimmed so that exactly the
+ * kernel's positions come out (cropping x where the forward never read its last rows).
  * Returns the weight's shape.
  */
-export function convWeightGrad(b: GraphBuilder, x: string, spatial: readonly number[], g: string, wShape: readonly number[], geo: ConvGeometry): string {
-  const size = wShape.reduce((p, c) => p * c, 1);
-  if (size <= SMALL_WEIGHT_ELEMENTS) {
-    return b.reshape(b.reduceSum(perSampleConvGrad(b, x, spatial, g, wShape, geo), [0], false), wShape);
-  }
+export function convWeightGrad(b: GraphBuilder, x: string, spatial: readonly number[], g: string, outSpatial: readonly number[], wShape: readonly number[], geo: ConvGeometry): string {
   const [cout = 0, cg = 0] = wShape;
-  const u = unfold(b, x, cg * geo.group, spatial, geo);
-  const k = cg * geo.kernel.reduce((p, c) => p * c, 1);
-  const gg = b.reshape(b.transpose(b.reshape(g, [0, geo.group, cout / geo.group, -1]), [1, 2, 0, 3]), [geo.group, cout / geo.group, -1]);
-  const uu = b.reshape(b.transpose(u, [1, 2, 0, 3]), [geo.group, k, -1]);
-  return b.reshape(b.matmul(gg, b.transpose(uu, [0, 2, 1])), wShape);
+  const sp = spatial.length;
+  const groups = geo.group;
+  const rest = Array.from({ length: sp }, (_, i) => i + 3);
+  // [N, G, Cg, S] -> [Cg, G, N, S] -> [Cg, G*N, S]; [N, G, Cog, So] -> [G, Cog, N, So] -> [Cout, N, So].
+  let xin = cg === 1 && groups === 1
+    ? b.reshape(x, [1, -1, ...spatial])
+    : b.reshape(b.transpose(b.reshape(x, [-1, groups, cg, ...spatial]), [2, 1, 0, ...rest]), [cg, -1, ...spatial]);
+  const gin = b.reshape(b.transpose(b.reshape(g, [-1, groups, cout / groups, ...outSpatial]), [1, 2, 0, ...rest]), [cout, -1, ...outSpatial]);
+  const ends: number[] = [];
+  spatial.forEach((n, i) => {
+    const k = geo.kernel[i] ?? 1, s = geo.strides[i] ?? 1, d = geo.dilations[i] ?? 1, before = geo.pads[i] ?? 0;
+    const end = d * (k - 1) + s * ((outSpatial[i] ?? 1) - 1) + 1 - n - before;
+    if (end < 0) {
+      const keep = n + end;
+      const parts = b.op("Split", [xin, b.i64([keep, -end])], [attr.int("axis", i + 2)], 2);
+      xin = parts[0] ?? "";
+    }
+    ends.push(Math.max(0, end));
+  });
+  const dw = b.op1("Conv", [xin, gin], [
+    attr.ints("kernel_shape", outSpatial), attr.ints("strides", geo.dilations), attr.ints("dilations", geo.strides),
+    attr.ints("pads", [...geo.pads.slice(0, sp), ...ends]), attr.int("group", groups),
+  ]);
+  // [Cg, Cout, K] -> [Cout, Cg, K].
+  return cg === 1 ? b.reshape(dw, wShape) : b.transpose(dw, [1, 0, ...Array.from({ length: sp }, (_, i) => i + 2)]);
 }
 
 /**

@@ -1,7 +1,8 @@
 import { TrainerError } from "../trainer-error.js";
 import { attrFloat, attrInt } from "./attributes.js";
 import { perSampleReduce, perSampleSquaredNorm, toBatchMajor, batchOf } from "./batch-layout.js";
-import { convGeometry, ghostConvSquaredNorm, perSampleConvGrad } from "./conv-unfold.js";
+import { canUnfoldContiguously, contiguousUnfold } from "./conv-per-sample.js";
+import { type ConvGeometry, convGeometry, ghostConvSquaredNorm, perSampleConvGrad } from "./conv-unfold.js";
 import type { GraphBuilder } from "./graph-builder.js";
 import { type VjpContext, gradOf, staticShape } from "./vjp-context.js";
 import { binaryUnreduced } from "./vjp-elementwise.js";
@@ -35,6 +36,33 @@ function materialized(b: GraphBuilder, ps: string, paramShape: readonly number[]
   return {
     squaredNorm: perSampleSquaredNorm(b, ps, paramShape.length + 1),
     clippedSum: (c) => b.reshape(b.matmul(b.reshape(c, [1, -1]), b.reshape(ps, [0, -1])), paramShape),
+  };
+}
+
+/** Weights up to this many elements get materialized per-sample gradients (16 MiB at batch 256). */
+const MATERIALIZE_MAX_WEIGHT = 16384;
+
+/**
+ * A 2-D Conv weight's per-sample norms from the contiguous im2col (conv-per-sample.ts):
+ * small weights materialize g_n U_n^T, which also gives the clipped sum as one small
+ * MatMul (cheaper in onnxruntime than a second weight-gradient Conv); large ones take the
+ * ghost identity over positions, and the clipped sum then comes from the Conv rule.
+ */
+function contiguousConvUse(b: GraphBuilder, x: string, g: string, spatial: readonly number[], outSpatial: readonly number[], paramShape: readonly number[], geo: ConvGeometry): PerSampleUse {
+  const [cout = 0, cg = 0] = paramShape;
+  const unfold = contiguousUnfold(b, x, cg, spatial, outSpatial, cout, geo);
+  const gl = unfold.layoutGrad(g);
+  const size = paramShape.reduce((a, c) => a * c, 1);
+  if (size > MATERIALIZE_MAX_WEIGHT) {
+    const uu = b.matmul(b.transpose(unfold.u, [0, 2, 1]), unfold.u);
+    const gg = b.matmul(b.transpose(gl, [0, 2, 1]), gl);
+    return { squaredNorm: b.reduceSum(b.mul(uu, gg), [1, 2], false) };
+  }
+  const ps = b.matmul(gl, b.transpose(unfold.u, [0, 2, 1]));
+  return {
+    // One contiguous reduction axis: onnxruntime's multi-axis reductions are much slower.
+    squaredNorm: b.reduceSumSquare(b.reshape(ps, [0, -1]), [1], false),
+    clippedSum: (c) => unfold.toWeightLayout(b.reshape(b.matmul(b.reshape(c, [1, -1]), b.reshape(ps, [0, -1])), [cout, -1]), []),
   };
 }
 
@@ -81,10 +109,12 @@ export function perSampleUse(ctx: VjpContext, i: number): PerSampleUse {
       if (batch.axis !== 0 || batch.outer !== 1 || inner !== 1) break;
       const spatial = staticShape(ctx, x, 2);
       const geo = convGeometry(node, paramShape);
-      const positions = staticShape(ctx, out, 2).reduce((a, c) => a * c, 1);
+      const outSpatial = staticShape(ctx, out, 2);
       const [cout = 0, cg = 0] = paramShape;
       const rows = (cg * geo.kernel.reduce((a, c) => a * c, 1));
       const cols = cout / geo.group;
+      if (canUnfoldContiguously(spatial, geo)) return contiguousConvUse(b, x, g, spatial, outSpatial, paramShape, geo);
+      const positions = outSpatial.reduce((a, c) => a * c, 1);
       // Ghost norm when the Gram matrices over positions are cheaper than the gradients.
       if (positions * (rows + cols) < rows * cols) {
         return { squaredNorm: ghostConvSquaredNorm(b, x, spatial, g, paramShape, geo) };

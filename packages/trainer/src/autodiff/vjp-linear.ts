@@ -81,7 +81,7 @@ const conv: VjpRule = (ctx) => {
     ]);
   }
   if (ctx.want[1]) {
-    out[1] = convWeightGrad(b, x, staticSpatial(ctx, x), g, ws, geo);
+    out[1] = convWeightGrad(b, x, staticSpatial(ctx, x), g, staticSpatial(ctx, node.output[0] ?? ""), ws, geo);
   }
   if (bias !== undefined && bias !== "" && ctx.want[2]) {
     const rank = ws.length;
