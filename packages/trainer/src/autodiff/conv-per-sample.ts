@@ -9,10 +9,10 @@ import type { GraphBuilder } from "./graph-builder.js";
  * - a stride-s 2-D conv becomes a stride-1 conv by SpaceToDepth(s) (channel (dy, dx, c),
  *   kernel k / s), and
  * - each kernel offset (a, b) of a stride-1 conv over a [Hs, Ws] image is one contiguous
- *   Slice of the flattened image, starting at a * d * Ws + b * d, of Ho * Ws elements:
- *   position m = oy * Ws + ox, where columns ox >= Wo are garbage that the output gradient,
- *   laid out the same way with zeros there, cancels.
- * `u` is [N, K' * C', M] (K' = (k/s)^2 offsets, C' = C s^2 channels, M = Ho * Ws) and
+ *   Slice of the flattened image, starting at a * d * Ws + b * d, of (Ho - 1) * Ws + Wo
+ *   elements: position m = oy * Ws + ox, where columns ox >= Wo are garbage that the output
+ *   gradient, laid out the same way with zeros there, cancels.
+ * `u` is [N, K' * C', M] (K' = (k/s)^2 offsets, C' = C s^2 channels, M positions) and
  * `layoutGrad` lays an output gradient [N, Co, Ho, Wo] out as [N, Co, M].
  */
 export interface ContiguousUnfold {
@@ -36,16 +36,24 @@ export function contiguousUnfold(b: GraphBuilder, x: string, channels: number, s
   const [dh = 1, dw = 1] = geo.dilations;
   const [h = 0, w = 0] = spatial;
   const [ho = 0, wo = 0] = outSpatial;
-  const [pt = 0, pl = 0, pb = 0, pr = 0] = geo.pads;
-  // Padded width a multiple of s; enough rows that the last offset's slice stays inside.
-  const ws = Math.ceil((w + pl + pr) / s);
-  const hs = Math.max(Math.ceil((h + pt + pb) / s), (kh - 1) * dh + ho + ((kw - 1) * dw > 0 ? 1 : 0));
-  const pads = [0, 0, pt, pl, 0, 0, hs * s - h - pt, ws * s - w - pl];
-  let xs = pads.some((p) => p !== 0) ? b.op1("Pad", [x, b.i64(pads)]) : x;
+  const [pt = 0, pl = 0] = geo.pads;
+  // Exactly the rows and columns some window reads: padded where the forward pads, cropped
+  // where it never reads (a stride-2 conv over 13 rows reads 12).
+  const ws = (kw - 1) * dw + wo;
+  const hs = (kh - 1) * dh + ho;
+  const endH = hs * s - h - pt, endW = ws * s - w - pl;
+  let xs = x;
+  if (pt === 0 && pl === 0 && endH <= 0 && endW <= 0) {
+    if (endH < 0) xs = b.op("Split", [xs, b.i64([h + endH, -endH])], [attr.int("axis", 2)], 2)[0] ?? "";
+    if (endW < 0) xs = b.op("Split", [xs, b.i64([w + endW, -endW])], [attr.int("axis", 3)], 2)[0] ?? "";
+  } else if (pt !== 0 || pl !== 0 || endH !== 0 || endW !== 0) {
+    xs = b.op1("Pad", [x, b.i64([0, 0, pt, pl, 0, 0, endH, endW])]);
+  }
   const c2 = channels * s * s;
   if (s > 1) xs = b.op1("SpaceToDepth", [xs], [attr.int("blocksize", s)]);
   const flat = b.reshape(xs, [0, c2, hs * ws]);
-  const m = ho * ws;
+  // Positions m = oy * Ws + ox up to the last real one (the last row's garbage is cut).
+  const m = (ho - 1) * ws + wo;
   const axis = b.i64([2]);
   const parts: string[] = [];
   for (let a = 0; a < kh; a++) {
@@ -57,10 +65,9 @@ export function contiguousUnfold(b: GraphBuilder, x: string, channels: number, s
   // Offsets outermost: the Concat then copies runs of C' * M floats.
   const u = parts.length === 1 ? parts[0] ?? "" : b.op1("Concat", parts, [attr.int("axis", 1)]);
   const layoutGrad = (g: string): string => {
-    const wide = ws > wo
-      ? b.op1("Concat", [g, b.zerosOfShape(b.op1("Concat", [b.op1("Shape", [g], [attr.int("end", 3)]), b.i64([ws - wo])], [attr.int("axis", 0)]))], [attr.int("axis", 3)])
-      : g;
-    return b.reshape(wide, [0, cout, m]);
+    if (ws === wo) return b.reshape(g, [0, cout, m]);
+    const wide = b.op1("Concat", [g, b.zerosOfShape(b.op1("Concat", [b.op1("Shape", [g], [attr.int("end", 3)]), b.i64([ws - wo])], [attr.int("axis", 0)]))], [attr.int("axis", 3)]);
+    return b.op1("Slice", [b.reshape(wide, [0, cout, ho * ws]), b.i64([0]), b.i64([m]), b.i64([2])]);
   };
   const toWeightLayout = (t: string, lead: readonly number[]): string => {
     // (a, b, dy, dx, c) -> (c, a, dy, b, dx): kernel row a * s + dy, column b * s + dx.

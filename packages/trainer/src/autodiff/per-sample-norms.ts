@@ -59,10 +59,11 @@ function contiguousConvUse(b: GraphBuilder, x: string, g: string, spatial: reado
     return { squaredNorm: b.reduceSum(b.mul(uu, gg), [1, 2], false) };
   }
   const ps = b.matmul(gl, b.transpose(unfold.u, [0, 2, 1]));
+  const flat = b.reshape(ps, [0, -1]);
   return {
-    // One contiguous reduction axis: onnxruntime's multi-axis reductions are much slower.
-    squaredNorm: b.reduceSumSquare(b.reshape(ps, [0, -1]), [1], false),
-    clippedSum: (c) => unfold.toWeightLayout(b.reshape(b.matmul(b.reshape(c, [1, -1]), b.reshape(ps, [0, -1])), [cout, -1]), []),
+    // Mul + ReduceSum over one contiguous axis: onnxruntime's ReduceSumSquare is about 3x slower.
+    squaredNorm: b.reduceSum(b.mul(flat, flat), [1], false),
+    clippedSum: (c) => unfold.toWeightLayout(b.reshape(b.matmul(b.reshape(c, [1, -1]), flat), [cout, -1]), []),
   };
 }
 
