@@ -58,12 +58,14 @@ function contiguousConvUse(b: GraphBuilder, x: string, g: string, spatial: reado
     const gg = b.matmul(b.transpose(gl, [0, 2, 1]), gl);
     return { squaredNorm: b.reduceSum(b.mul(uu, gg), [1, 2], false) };
   }
-  const ps = b.matmul(gl, b.transpose(unfold.u, [0, 2, 1]));
+  // Per-sample gradients transposed, [N, K' * C', Co]: U_n g_n^T runs faster in onnxruntime
+  // than g_n U_n^T (fewer, longer rows for its GEMM).
+  const ps = b.matmul(unfold.u, b.transpose(gl, [0, 2, 1]));
   const flat = b.reshape(ps, [0, -1]);
   return {
     // Mul + ReduceSum over one contiguous axis: onnxruntime's ReduceSumSquare is about 3x slower.
     squaredNorm: b.reduceSum(b.mul(flat, flat), [1], false),
-    clippedSum: (c) => unfold.toWeightLayout(b.reshape(b.matmul(b.reshape(c, [1, -1]), flat), [cout, -1]), []),
+    clippedSum: (c) => unfold.toWeightLayout(b.transpose(b.reshape(b.matmul(b.reshape(c, [1, -1]), flat), [-1, cout]), [1, 0]), []),
   };
 }
 
