@@ -1,4 +1,5 @@
 import { Worker } from "node:worker_threads";
+import { TrainerError } from "../trainer-error.js";
 import { addGaussianNoise } from "./gaussian-noise.js";
 import type { RandomSource } from "./random-source.js";
 
@@ -22,6 +23,8 @@ export function createInlineNoise(random: RandomSource): NoiseSource {
 const FILLING = 0;
 const READY = 1;
 const STOP = 2;
+/** Set by the noise worker when it fails (its 'error' event cannot reach a thread blocked in Atomics.wait). */
+const FAILED = 3;
 
 /** What the noise worker receives. */
 export interface NoiseWorkerData {
@@ -55,8 +58,10 @@ export function createPrefetchedNoise(totalLength: number, seed: string | number
   return {
     addTo: (grads, std) => {
       // Wait for the buffer (usually already full: it was drawn during the graph runs).
-      while (Atomics.load(state, 0) !== READY) {
-        if (failure !== undefined) throw failure;
+      for (let waitedMs = 0; Atomics.load(state, 0) !== READY; waitedMs += 1000) {
+        if (failure !== undefined || Atomics.load(state, 0) === FAILED || waitedMs >= 120_000) {
+          throw new TrainerError("worker-failed", "the noise thread failed or stalled; the step was not released", failure === undefined ? undefined : { cause: failure });
+        }
         Atomics.wait(state, 0, FILLING, 1000);
       }
       let offset = 0;
@@ -75,4 +80,4 @@ export function createPrefetchedNoise(totalLength: number, seed: string | number
   };
 }
 
-export { FILLING, READY, STOP };
+export { FAILED, FILLING, READY, STOP };
