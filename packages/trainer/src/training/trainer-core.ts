@@ -68,7 +68,7 @@ export class TrainerCore {
       train,
       mode,
       batchSize: o.batchSize,
-      maxBatchSize: physicalBatchSize(mode, o.batchSize, train.size, o.maxBatchSize),
+      physicalBatchSize: physicalBatchSize(mode, o.batchSize, train.size, o.maxBatchSize),
       maxGradNorm: o.privacy.mode === "dp" ? o.privacy.maxGradNorm : 0,
       samplingRandom: o.seed === undefined ? createSecureRandom() : createSeededRandom(o.seed, "sampling"),
       noise,

@@ -59,7 +59,7 @@ function engine(data: TrainingDataset, width: number, overrides: Partial<EngineS
     train: prepareDataset(data, graph.dataInputs, "cross_entropy", "train"),
     mode,
     batchSize: 4,
-    maxBatchSize: 4,
+    physicalBatchSize: 4,
     maxGradNorm: 1,
     samplingRandom: createSeededRandom(1, "sampling"),
     noise: createInlineNoise(createSecureRandom()),
@@ -71,7 +71,7 @@ function engine(data: TrainingDataset, width: number, overrides: Partial<EngineS
 const ROWS = [[3, 4], [0.3, 0.4], [-1, 0], [0, 2]];
 
 test("non-private step: w -= lr * mean gradient; padding is masked out", async () => {
-  const { e, w, log } = engine(dataset(ROWS, [1, 1, 1, 0]), 2, { mode: "non-private", batchSize: 4, maxBatchSize: 3 });
+  const { e, w, log } = engine(dataset(ROWS, [1, 1, 1, 0]), 2, { mode: "non-private", batchSize: 4, physicalBatchSize: 3 });
   const r = await e.fit({ epochs: 1, noiseMultiplier: 0, stepsPerEpoch: 1 });
   assert.deepEqual(log.batchSizes, [3, 1], "a logical batch of 4 splits into physical batches of 3 and 1");
   assert.ok(Math.abs(w[0]! - -(3 + 0.3 - 1 + 0) / 4) < 1e-6 && Math.abs(w[1]! - -(4 + 0.4 + 0 + 2) / 4) < 1e-6, `w = ${w}`);
@@ -81,7 +81,7 @@ test("non-private step: w -= lr * mean gradient; padding is masked out", async (
 });
 
 test("dp step with q = 1 and sigma 0: clipped sums over physical batches, divided by q N", async () => {
-  const { e, w, log } = engine(dataset(ROWS, [0, 0, 0, 0]), 2, { batchSize: 4, maxBatchSize: 3 });
+  const { e, w, log } = engine(dataset(ROWS, [0, 0, 0, 0]), 2, { batchSize: 4, physicalBatchSize: 3 });
   await e.fit({ epochs: 1, noiseMultiplier: 0, stepsPerEpoch: 1 });
   assert.deepEqual(log.batchSizes, [3, 1]);
   // Clipped to norm 1: (0.6, 0.8), (0.3, 0.4), (-1, 0), (0, 1) -> sum (-0.1, 2.2) / 4.
@@ -91,7 +91,7 @@ test("dp step with q = 1 and sigma 0: clipped sums over physical batches, divide
 test("dp noise is N(0, (sigma C)^2) per coordinate, divided by the expected batch size", async () => {
   const width = 40000;
   const zeros = Array.from({ length: 8 }, () => new Array<number>(width).fill(0));
-  const { e, w } = engine(dataset(zeros, new Array<number>(8).fill(0)), width, { batchSize: 4, maxBatchSize: 8, maxGradNorm: 2 });
+  const { e, w } = engine(dataset(zeros, new Array<number>(8).fill(0)), width, { batchSize: 4, physicalBatchSize: 8, maxGradNorm: 2 });
   await e.fit({ epochs: 1, noiseMultiplier: 1.5, stepsPerEpoch: 1 });
   let mean = 0;
   for (const v of w) mean += v;
@@ -106,7 +106,7 @@ test("dp noise is N(0, (sigma C)^2) per coordinate, divided by the expected batc
 
 test("dp sampling: batch sizes average q N over many steps; cancellation stops between steps", async () => {
   const rows = Array.from({ length: 200 }, (_, i) => [i % 3, 1]);
-  const { e, log } = engine(dataset(rows, new Array<number>(200).fill(0)), 2, { batchSize: 20, maxBatchSize: 64 });
+  const { e, log } = engine(dataset(rows, new Array<number>(200).fill(0)), 2, { batchSize: 20, physicalBatchSize: 64 });
   const steps: number[] = [];
   await e.fit({ epochs: 30, noiseMultiplier: 0, stepsPerEpoch: 10, onProgress: (p) => p.kind === "step" && steps.push(p.step) });
   assert.equal(steps.length, 300);

@@ -29,8 +29,8 @@ export interface EngineSettings {
   readonly mode: "dp" | "non-private";
   /** Expected (dp) or fixed (non-private) logical batch size. */
   readonly batchSize: number;
-  /** Physical batch capacity (the fixed shape fed to onnxruntime). */
-  readonly maxBatchSize: number;
+  /** Rows of every physical batch (the one fixed shape fed to onnxruntime; see physicalBatchSize()). */
+  readonly physicalBatchSize: number;
   readonly maxGradNorm: number;
   readonly samplingRandom: RandomSource;
   /** Source of the DP noise (the OS CSPRNG in any run whose guarantee matters). */
@@ -66,7 +66,7 @@ export class TrainingEngine {
 
   constructor(settings: EngineSettings) {
     this.#s = settings;
-    const p = settings.maxBatchSize;
+    const p = settings.physicalBatchSize;
     this.#buffers = new BatchBuffers(settings.train, p);
     this.#feeds = {};
     settings.train.inputs.forEach((a, k) => {
@@ -84,7 +84,7 @@ export class TrainingEngine {
 
   /** One forward/backward on the first records: learns the output shape and checks labels before any update. */
   async warmUp(test?: PreparedDataset): Promise<void> {
-    const n = Math.min(this.#s.maxBatchSize, this.#s.train.size);
+    const n = Math.min(this.#s.physicalBatchSize, this.#s.train.size);
     this.#buffers.fill(this.#s.train, Uint32Array.from({ length: n }, (_, i) => i));
     // Labels are not checked yet (the class count comes from this run): feed valid zeros.
     const labels = this.#buffers.labels;
@@ -147,7 +147,7 @@ export class TrainingEngine {
     if (indices.length === 0) for (const g of this.#gradSums) g.fill(0);
     let firstChunk = true;
     // An empty Poisson sample is still a step: the update is pure noise, as the analysis assumes.
-    for (const chunk of splitPhysical(indices, s.maxBatchSize)) {
+    for (const chunk of splitPhysical(indices, s.physicalBatchSize)) {
       this.#buffers.fill(s.train, chunk);
       const out = await this.#runPhysical();
       s.graph.params.forEach((spec, k) => {
