@@ -80,8 +80,8 @@ async function child(model, mode) {
     ms = await timeIt(async () => {
       const out = await session.run(all);
       const grads = graph.params.map((p) => out[`grad:${p.name}`].data);
-      noise?.addTo(grads, 1);
-      for (const g of grads) for (let i = 0; i < g.length; i++) g[i] /= batch;
+      if (noise !== undefined) noise.addTo(grads, 1, 1 / batch);
+      else for (const g of grads) for (let i = 0; i < g.length; i++) g[i] /= batch;
       optimizer.step(params, grads);
     });
     await noise?.close();

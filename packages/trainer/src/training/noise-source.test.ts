@@ -8,9 +8,9 @@ test("prefetched noise: N(0, std^2) per element across steps, fresh draws each s
   try {
     const a = new Float32Array(100000);
     const b = new Float32Array(50001).fill(10);
-    noise.addTo([a, b], 3);
+    noise.addTo([a, b], 3, 1);
     const first = Float32Array.from(a);
-    noise.addTo([a, b], 3);
+    noise.addTo([a, b], 3, 1);
     let sum = 0;
     let squares = 0;
     for (const v of b) {
@@ -24,6 +24,9 @@ test("prefetched noise: N(0, std^2) per element across steps, fresh draws each s
     let changed = 0;
     for (let i = 0; i < a.length; i++) if (a[i] !== first[i]) changed++;
     assert.equal(changed, a.length, "the second step drew new noise");
+    const c = new Float32Array(150001).fill(10);
+    noise.addTo([c], 0, 0.5);
+    assert.ok(c.every((v) => v === 5), "scale applies after the noise, in the same pass");
   } finally {
     await noise.close();
   }
@@ -33,14 +36,14 @@ test("prefetched noise is reproducible only with an explicit seed", async () => 
   const draw = async (seed: number | undefined) => {
     const noise = createPrefetchedNoise(1000, seed);
     const g = new Float32Array(1000);
-    noise.addTo([g], 1);
-    noise.addTo([g], 1);
+    noise.addTo([g], 1, 1);
+    noise.addTo([g], 1, 1);
     await noise.close();
     return Array.from(g);
   };
   assert.deepEqual(await draw(4), await draw(4));
   assert.notDeepEqual(await draw(undefined), await draw(undefined));
   const inline = new Float32Array(4);
-  createInlineNoise(createSeededRandom(1, "noise")).addTo([inline], 1);
+  createInlineNoise(createSeededRandom(1, "noise")).addTo([inline], 1, 0.5);
   assert.ok(inline.every((v) => v !== 0));
 });

@@ -1,20 +1,30 @@
 import { Worker } from "node:worker_threads";
 import { TrainerError } from "../trainer-error.js";
-import { addGaussianNoise } from "./gaussian-noise.js";
+import { sampleStandardNormalInto } from "./gaussian-noise.js";
 import type { RandomSource } from "./random-source.js";
 
 /** Adds the DP noise of one logical step to the summed gradients. */
 export interface NoiseSource {
-  /** Adds N(0, std^2) to every element of every array, in place. */
-  addTo(grads: readonly Float32Array[], std: number): void;
+  /**
+   * g = (g + N(0, std^2)) * scale for every element of every array, in place, computed in
+   * float64 and rounded to float32 once (noise and averaging fused in one pass).
+   */
+  addTo(grads: readonly Float32Array[], std: number, scale: number): void;
   close(): Promise<void>;
 }
 
 /** Draws the noise on the calling thread when it is needed. */
 export function createInlineNoise(random: RandomSource): NoiseSource {
   return {
-    addTo: (grads, std) => {
-      for (const g of grads) addGaussianNoise(g, std, random);
+    addTo: (grads, std, scale) => {
+      const z = new Float64Array(8192);
+      for (const g of grads) {
+        for (let start = 0; start < g.length; start += z.length) {
+          const n = Math.min(z.length, g.length - start);
+          sampleStandardNormalInto(n === z.length ? z : z.subarray(0, n), random);
+          for (let i = 0; i < n; i++) g[start + i] = (g[start + i]! + std * z[i]!) * scale;
+        }
+      }
     },
     close: async () => {},
   };
@@ -56,7 +66,7 @@ export function createPrefetchedNoise(totalLength: number, seed: string | number
   });
   worker.unref();
   return {
-    addTo: (grads, std) => {
+    addTo: (grads, std, scale) => {
       // Wait for the buffer (usually already full: it was drawn during the graph runs).
       for (let waitedMs = 0; Atomics.load(state, 0) !== READY; waitedMs += 1000) {
         if (failure !== undefined || Atomics.load(state, 0) === FAILED || waitedMs >= 120_000) {
@@ -66,7 +76,7 @@ export function createPrefetchedNoise(totalLength: number, seed: string | number
       }
       let offset = 0;
       for (const g of grads) {
-        for (let i = 0; i < g.length; i++) g[i] = g[i]! + std * z[offset + i]!;
+        for (let i = 0; i < g.length; i++) g[i] = (g[i]! + std * z[offset + i]!) * scale;
         offset += g.length;
       }
       Atomics.store(state, 0, FILLING);

@@ -165,15 +165,13 @@ export class TrainingEngine {
       stats.correct += acc.correct;
       stats.counted += acc.counted;
     }
-    let scale: number;
     if (s.mode === "dp") {
-      const std = noiseMultiplier * s.maxGradNorm;
-      s.noise.addTo(this.#gradSums, std);
-      scale = 1 / s.batchSize; // expected batch size q * N, never the private actual size
+      // Divide by the expected batch size q * N, never the private actual size.
+      s.noise.addTo(this.#gradSums, noiseMultiplier * s.maxGradNorm, 1 / s.batchSize);
     } else {
-      scale = 1 / Math.max(1, indices.length);
+      const scale = 1 / Math.max(1, indices.length);
+      for (const g of this.#gradSums) for (let i = 0; i < g.length; i++) g[i] = g[i]! * scale;
     }
-    for (const g of this.#gradSums) for (let i = 0; i < g.length; i++) g[i] = g[i]! * scale;
     s.optimizer.step(s.params, this.#gradSums);
     return stats;
   }
