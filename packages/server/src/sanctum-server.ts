@@ -58,6 +58,8 @@ export interface SanctumServer {
 
 /** Fully qualified name of the one call that needs no token. */
 const GET_EVIDENCE = `${AttestationService.typeName}/${AttestationService.method.getEvidence.name}`;
+/** Calls one connection may have in flight (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS). */
+const MAX_STREAMS_PER_CONNECTION = 128;
 /** Slack for gRPC framing (5-byte envelope) over the message limit, counted on the body. */
 const FRAMING_BYTES = 16;
 
@@ -192,7 +194,14 @@ async function startInDataDir({ o, provider, logger, dataDir, configDigest, lock
       },
     });
 
-    const server = http2.createSecureServer({ key: tls.privateKeyPem, cert: tls.certificatePem, allowHTTP1: false });
+    const server = http2.createSecureServer({
+      key: tls.privateKeyPem,
+      cert: tls.certificatePem,
+      allowHTTP1: false,
+      // Node's default lets one connection open ~2^32 streams, each of which may buffer a
+      // request up to --max-request-bytes: cap what one client can hold at once.
+      settings: { maxConcurrentStreams: MAX_STREAMS_PER_CONNECTION },
+    });
     const sessions = new Set<http2.ServerHttp2Session>();
     server.on("session", (session: http2.ServerHttp2Session) => {
       sessions.add(session);
