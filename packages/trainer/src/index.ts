@@ -42,3 +42,4 @@ export type { BuildTrainingGraphOptions, ParamSpec, TrainingGraph } from "./auto
 export type { DataInput } from "./autodiff/data-inputs.js";
 export type { LossName } from "./autodiff/losses.js";
 export { readInitializers, withInitializers } from "./onnx/initializers.js";
+export { exportInferenceModel } from "./onnx/inference-model.js";

@@ -1,6 +1,7 @@
 import * as ort from "onnxruntime-node";
 import { buildTrainingGraph } from "../autodiff/build-training-graph.js";
-import { readInitializers, withInitializers } from "../onnx/initializers.js";
+import { exportInferenceModel } from "../onnx/inference-model.js";
+import { readInitializers } from "../onnx/initializers.js";
 import { TrainerError } from "../trainer-error.js";
 import { BatchBuffers, checkLabels, prepareDataset, type PreparedDataset, type TrainingDataset } from "./dataset.js";
 import { rowLoss } from "./eval-loss.js";
@@ -138,7 +139,7 @@ export class TrainerCore {
   }
 
   exportModel(): Uint8Array {
-    return withInitializers(this.#o.model, new Map(this.params.map((p, k) => [p.name, this.#values[k]!])));
+    return exportInferenceModel(this.#o.model, new Map(this.params.map((p, k) => [p.name, this.#values[k]!])));
   }
 
   async evaluate(dataset: TrainingDataset, batchSize = 512): Promise<EvaluationResult> {
