@@ -1,7 +1,7 @@
 import type { Client } from "@connectrpc/connect";
 import { verifyAuditLog, type AuditHeadPayload, type AuditService, type DatasetAuditEntry } from "@sanctum/protocol";
 import { ClientError } from "./client-error.js";
-import { mapTrainingCallError } from "./map-training-error.js";
+import { callTrainingRpc } from "./map-training-error.js";
 
 /** A dataset's audit log as received, and what this client verified about it. */
 export interface DatasetAuditLog {
@@ -40,13 +40,7 @@ export function createAuditApi(ctx: AuditApiContext): AuditApi {
   return {
     async dataset(id) {
       if (typeof id !== "string" || id.trim() === "") throw new ClientError("invalid-argument", "dataset id must be a non-empty string (ds_...)");
-      ctx.ensureOpen();
-      let response;
-      try {
-        response = await ctx.rpc.getAuditLog({ dataset: id });
-      } catch (err) {
-        throw mapTrainingCallError(err, `read the audit log of dataset ${id}`, ctx.url);
-      }
+      const response = await callTrainingRpc(ctx, `read the audit log of dataset ${id}`, () => ctx.rpc.getAuditLog({ dataset: id }));
       const entries: DatasetAuditEntry[] = response.entries.map((e) => ({
         seq: Number(e.seq),
         time: e.time,

@@ -3,7 +3,7 @@ import type { Client } from "@connectrpc/connect";
 import { isPublicKeyId, UploadDatasetRequestSchema, type DatasetService, type UploadDatasetRequest } from "@sanctum/protocol";
 import { ClientError } from "./client-error.js";
 import { encodeDatasetUpload, readDatasetFile } from "./dataset-file.js";
-import { mapTrainingCallError } from "./map-training-error.js";
+import { callTrainingRpc } from "./map-training-error.js";
 import { UPLOAD_CHUNK_BYTES } from "./models-api.js";
 import { budgetFromWire, datasetInfoFromWire, type DatasetBudget, type DatasetInfo, type WeightsRelease } from "./training-types.js";
 import type { TensorMap } from "./typed-tensor.js";
@@ -54,14 +54,7 @@ export interface DatasetsApiContext {
 }
 
 export function createDatasetsApi(ctx: DatasetsApiContext): DatasetsApi {
-  const call = async <T>(action: string, run: () => Promise<T>): Promise<T> => {
-    ctx.ensureOpen();
-    try {
-      return await run();
-    } catch (err) {
-      throw mapTrainingCallError(err, action, ctx.url);
-    }
-  };
+  const call = <T>(action: string, run: () => Promise<T>): Promise<T> => callTrainingRpc(ctx, action, run);
   const requireId = (id: string) => {
     if (typeof id !== "string" || id.trim() === "") throw new ClientError("invalid-argument", "dataset id must be a non-empty string (ds_...)");
     return id;

@@ -24,3 +24,19 @@ export function mapTrainingCallError(err: unknown, action: string, serverUrl: st
   const text = connectError.rawMessage;
   return new ClientError(hint[0], `${action} failed${text === "" ? "" : `: ${text}`}; ${hint[1]}`, { cause: err });
 }
+
+/** What {@link callTrainingRpc} needs of a client: whether it is still open, and its URL for messages. */
+export interface TrainingCallContext {
+  readonly url: string;
+  readonly ensureOpen: () => void;
+}
+
+/** Runs one dataset, training or audit RPC on an open client, mapping its failure as {@link mapTrainingCallError}. */
+export async function callTrainingRpc<T>(ctx: TrainingCallContext, action: string, run: () => Promise<T>): Promise<T> {
+  ctx.ensureOpen();
+  try {
+    return await run();
+  } catch (err) {
+    throw mapTrainingCallError(err, action, ctx.url);
+  }
+}

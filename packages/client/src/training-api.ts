@@ -4,7 +4,7 @@ import { create } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
 import { StartTrainingRequestSchema, type StartTrainingRequest, type TrainingService } from "@sanctum/protocol";
 import { ClientError } from "./client-error.js";
-import { mapTrainingCallError } from "./map-training-error.js";
+import { callTrainingRpc } from "./map-training-error.js";
 import { modelInfoFromWire, type ModelInfo } from "./model-info.js";
 import { UPLOAD_CHUNK_BYTES, type AccessOption } from "./models-api.js";
 import { epochMetricsFromWire, trainingRunFromWire, type TrainingEvent, type TrainingRun } from "./training-types.js";
@@ -81,14 +81,7 @@ function accessToWire(access: AccessOption | undefined) {
 }
 
 export function createTrainingApi(ctx: TrainingApiContext): TrainingApi {
-  const call = async <T>(action: string, run: () => Promise<T>): Promise<T> => {
-    ctx.ensureOpen();
-    try {
-      return await run();
-    } catch (err) {
-      throw mapTrainingCallError(err, action, ctx.url);
-    }
-  };
+  const call = <T>(action: string, run: () => Promise<T>): Promise<T> => callTrainingRpc(ctx, action, run);
   const requireRun = (id: string) => {
     if (typeof id !== "string" || id.trim() === "") throw new ClientError("invalid-argument", "run id must be a non-empty string (run_...)");
     return id;
