@@ -7,6 +7,7 @@ import type { PrvGrid } from "./internal/prv-grid.js";
 import { discretize } from "./internal/prv-discretize.js";
 import { createBandLimitedTailSums } from "./internal/band-limited-tail-sums.js";
 import type { TailSums } from "./internal/band-limited-tail-sums.js";
+import { certifiedBandLimit, lowFrequencyCost, lowFrequencySpectrum } from "./internal/low-frequency-spectrum.js";
 
 /**
  * The PRV accountant (Gopi, Lee and Wutschitz 2021, "Numerical Composition of
@@ -63,6 +64,13 @@ export interface ComposeOptions {
    * survive the composition (both give the same curve up to round-off; tests compare them).
    */
   readonly path?: "fft" | "sparse";
+  /**
+   * "fft": every bin of each spectrum by FFT; "low": only the bins that can survive
+   * composition (`internal/low-frequency-spectrum.ts`), whenever they can be certified.
+   * Default: "low" when certified and cheaper than the FFT. Both give the same bins up
+   * to round-off (tests compare them).
+   */
+  readonly spectrum?: "fft" | "low";
 }
 
 /**
@@ -120,9 +128,8 @@ function denseDeltaCurve(fft: RealFft, re: Float64Array, im: Float64Array, dt: n
   };
 }
 
-/** Buffers of one composition, reused by the next one of the same size (they live as long as the plan). */
+/** Buffers of the FFT route, reused by the next composition of the same size (they live as long as the plan). */
 interface Workspace {
-  readonly pmf: Float64Array;
   readonly spectrum: RealSpectrum;
   readonly logMag: Float64Array;
   readonly phase: Float64Array;
@@ -133,7 +140,6 @@ function workspaceFor(fft: RealFft): Workspace {
   if (workspace === undefined) {
     const bins = fft.size / 2 + 1;
     workspace = {
-      pmf: new Float64Array(fft.size),
       spectrum: { re: new Float64Array(bins), im: new Float64Array(bins) },
       logMag: new Float64Array(bins),
       phase: new Float64Array(bins),
@@ -141,6 +147,134 @@ function workspaceFor(fft: RealFft): Workspace {
     workspaces.set(fft, workspace);
   }
   return workspace;
+}
+
+/**
+ * The PMF buffer by grid size, weakly held like the plans (and strongly while its plan is
+ * held strongly): composition is synchronous and not re-entrant, so one buffer per size.
+ */
+const pmfBuffers = new Map<number, WeakRef<Float64Array>>();
+function pmfBufferFor(size: number): Float64Array {
+  const cached = pmfBuffers.get(size)?.deref();
+  if (cached !== undefined) return cached;
+  for (const [key, ref] of pmfBuffers) if (ref.deref() === undefined) pmfBuffers.delete(key);
+  const buffer = new Float64Array(size);
+  pmfBuffers.set(size, new WeakRef(buffer));
+  return buffer;
+}
+
+/** The bins of the composed, centred spectrum that did not underflow, in polar form. */
+interface SurvivingBins {
+  readonly frequency: Int32Array;
+  readonly logMagnitude: Float64Array;
+  readonly phase: Float64Array;
+}
+
+/**
+ * Multiplies one mechanism's spectrum (re, im; N = steps) into the running product held as
+ * log-magnitude and phase. |X| <= 1 (a PMF's characteristic function), so once the N-th
+ * power of a bin is below exp(-746) it stays there: the bin is dropped (-Infinity) and its
+ * phase skipped. A bin not yet scaled by an earlier mechanism underflows exactly when
+ * |X|^2 < exp(-2 * 746 / N). `centring(i)`, when given, is the angle that centres bin i's
+ * PMF on t = 0 (N times a small phase stays accurate, N times about pi k per step would
+ * lose 8 digits at 10^6 steps).
+ */
+function multiplyInto(
+  logMag: Float64Array,
+  phase: Float64Array,
+  re: Float64Array,
+  im: Float64Array,
+  steps: number,
+  centring?: (index: number) => number,
+): void {
+  const floor = Math.exp((-2 * 746) / steps);
+  for (let i = 0; i < logMag.length; i++) {
+    const before = logMag[i]!;
+    if (before === -Infinity) continue;
+    let x = re[i]!;
+    let y = im[i]!;
+    const squared = x * x + y * y;
+    if (before === 0 && squared < floor) {
+      logMag[i] = -Infinity;
+      continue;
+    }
+    const magnitude = before + 0.5 * steps * Math.log(squared);
+    if (!(magnitude > -746)) {
+      logMag[i] = -Infinity;
+      continue;
+    }
+    logMag[i] = magnitude;
+    if (centring !== undefined) {
+      const angle = centring(i);
+      const c = Math.cos(angle);
+      const s = Math.sin(angle);
+      const rotated = x * c - y * s;
+      y = x * s + y * c;
+      x = rotated;
+    }
+    phase[i]! += steps * Math.atan2(y, x);
+  }
+}
+
+function survivingBins(logMag: Float64Array, phase: Float64Array, frequencyOf: (index: number) => number): SurvivingBins {
+  let count = 0;
+  for (let i = 0; i < logMag.length; i++) if (logMag[i] !== -Infinity) count++;
+  const bins = { frequency: new Int32Array(count), logMagnitude: new Float64Array(count), phase: new Float64Array(count) };
+  let b = 0;
+  for (let i = 0; i < logMag.length; i++) {
+    if (logMag[i] === -Infinity) continue;
+    bins.frequency[b] = frequencyOf(i);
+    bins.logMagnitude[b] = logMag[i]!;
+    bins.phase[b] = phase[i]!;
+    b++;
+  }
+  return bins;
+}
+
+/**
+ * The FFT route: every bin of every mechanism's spectrum (`pmf` already holds the first
+ * mechanism's PMF; `discretizeNext` writes the next one into it).
+ */
+function composeByFft(ordered: readonly Mechanism[], grid: PrvGrid, pmf: Float64Array, discretizeNext: (m: Mechanism) => void): SurvivingBins {
+  const { size } = grid;
+  const center = size / 2 - 1;
+  const fft = planFor(size);
+  // Synchronous and not re-entrant, so the workspace is free here.
+  const { spectrum, logMag, phase } = workspaceFor(fft);
+  logMag.fill(0);
+  phase.fill(0);
+  // Bin k times e^{2 pi i k center / n}, the angle reduced exactly in integers.
+  const centring = (position: number): number => (2 * Math.PI * ((fft.binIndex(position) * center) % size)) / size;
+  ordered.forEach((mechanism, i) => {
+    if (i > 0) discretizeNext(mechanism);
+    fft.forwardInPlace(pmf, spectrum);
+    multiplyInto(logMag, phase, spectrum.re, spectrum.im, mechanism.steps, centring);
+  });
+  return survivingBins(logMag, phase, (position) => fft.binIndex(position));
+}
+
+/**
+ * The low-frequency route: bins 0..maxBin only, which `certifiedBandLimit` proved are the
+ * only ones that can survive the first (longest) mechanism's composition; no FFT, no plan.
+ */
+function composeLowFrequencies(
+  ordered: readonly Mechanism[],
+  grid: PrvGrid,
+  pmf: Float64Array,
+  maxBin: number,
+  discretizeNext: (m: Mechanism) => void,
+): SurvivingBins {
+  const center = grid.size / 2 - 1;
+  const logMag = new Float64Array(maxBin + 1);
+  const phase = new Float64Array(maxBin + 1);
+  const re = new Float64Array(maxBin + 1);
+  const im = new Float64Array(maxBin + 1);
+  ordered.forEach((mechanism, i) => {
+    if (i > 0) discretizeNext(mechanism);
+    lowFrequencySpectrum(pmf, maxBin, center, re, im); // already centred on t = 0
+    multiplyInto(logMag, phase, re, im, mechanism.steps);
+  });
+  return survivingBins(logMag, phase, (k) => k);
 }
 
 /** Index of the first i in [0, length) with at(i) >= value, at nondecreasing (numpy searchsorted, side "left"). */
@@ -161,81 +295,59 @@ function searchSorted(at: (i: number) => number, length: number, value: number):
  */
 export function composePrv(history: readonly Mechanism[], grid: PrvGrid, options: ComposeOptions = {}): ComposedPrv {
   const { size, dt, tMin } = grid;
-  // Compose in the Fourier domain: the spectrum of an N-fold self-convolution is the N-th
-  // power, and a heterogeneous history multiplies the spectra (circular convolution, as
-  // Opacus's `_compose_fourier`; the safe domain keeps the wrapped mass below deltaError).
-  const fft = planFor(size);
-  const bins = size / 2 + 1;
   const center = size / 2 - 1; // t = 0 sits at index size/2 - 1
-  // Synchronous and not re-entrant, so the workspace is free here; the curve built below
-  // keeps none of it.
-  const { pmf, spectrum, logMag, phase } = workspaceFor(fft);
-  logMag.fill(0);
-  phase.fill(0);
-  let totalShift = 0;
-  for (const mechanism of history) {
-    const { shift } = discretize(mechanism, size, dt, tMin, pmf);
-    totalShift += shift * mechanism.steps;
-    fft.forwardInPlace(pmf, spectrum);
-    // |spectrum| <= 1 (a PMF's characteristic function), so once the N-th power of a bin
-    // is below exp(-746) it stays there: drop it and skip its phase. A bin not yet scaled
-    // by an earlier mechanism underflows exactly when |X|^2 < exp(-2 * 746 / N).
-    const floor = Math.exp((-2 * 746) / mechanism.steps);
-    for (let position = 0; position < bins; position++) {
-      const before = logMag[position]!;
-      if (before === -Infinity) continue;
-      const re = spectrum.re[position]!;
-      const im = spectrum.im[position]!;
-      const squared = re * re + im * im;
-      if (before === 0 && squared < floor) {
-        logMag[position] = -Infinity;
-        continue;
-      }
-      const magnitude = before + 0.5 * mechanism.steps * Math.log(squared);
-      if (!(magnitude > -746)) {
-        logMag[position] = -Infinity;
-        continue;
-      }
-      logMag[position] = magnitude;
-      // The phase of the PMF centred on t = 0 (bin k times e^{2 pi i k center / n}, the
-      // angle reduced exactly in integers): N times it stays small, where N times the raw
-      // phase (about N pi k) would lose its last 8 digits at 10^6 steps.
-      const k = fft.binIndex(position);
-      const angle = (2 * Math.PI * ((k * center) % size)) / size;
-      const c = Math.cos(angle);
-      const s = Math.sin(angle);
-      phase[position]! += mechanism.steps * Math.atan2(re * s + im * c, re * c - im * s);
-    }
+  // Composition commutes: the longest run first, since its spectrum decides how few bins
+  // can survive.
+  const ordered = [...history].sort((a, b) => b.steps - a.steps);
+  const pmf = pmfBufferFor(size);
+  const first = ordered[0]!;
+  let totalShift = discretize(first, size, dt, tMin, pmf).shift * first.steps;
+  let maxBin = Infinity;
+  if (options.spectrum !== "fft") {
+    const band = certifiedBandLimit(pmf, Math.exp(-746 / first.steps));
+    const cheaper = lowFrequencyCost(size, band.maxBin, band.support) < 2.5 * size * Math.log2(size);
+    if (band.maxBin < size / 2 && (cheaper || options.spectrum === "low")) maxBin = band.maxBin;
+  }
+  let bins: SurvivingBins;
+  if (maxBin < Infinity) {
+    bins = composeLowFrequencies(ordered, grid, pmf, maxBin, (m) => {
+      totalShift += discretize(m, size, dt, tMin, pmf).shift * m.steps;
+    });
+  } else {
+    bins = composeByFft(ordered, grid, pmf, (m) => {
+      totalShift += discretize(m, size, dt, tMin, pmf).shift * m.steps;
+    });
   }
   // A sum of N values centred on t = 0 is centred on t = 0: shifting the centred composition
   // back to index `center` (bin k times e^{-2 pi i k center / n}) lays it on the grid, which
   // is Opacus's `np.roll(composed, m)` done in the Fourier domain.
-  const survivors: number[] = [];
-  for (let position = 0; position < bins; position++) if (logMag[position] !== -Infinity) survivors.push(position);
-  const path = options.path ?? (survivors.length <= size / SPARSE_SIZE_RATIO ? "sparse" : "fft");
-  const frequency = new Int32Array(survivors.length);
-  const re = new Float64Array(survivors.length);
-  const im = new Float64Array(survivors.length);
-  survivors.forEach((position, b) => {
-    const k = fft.binIndex(position);
-    const r = Math.exp(logMag[position]!);
-    const angle = phase[position]! - (2 * Math.PI * ((k * center) % size)) / size;
-    frequency[b] = k;
+  const { frequency, logMagnitude, phase } = bins;
+  const count = frequency.length;
+  const re = new Float64Array(count);
+  const im = new Float64Array(count);
+  for (let b = 0; b < count; b++) {
+    const k = frequency[b]!;
+    const r = Math.exp(logMagnitude[b]!);
+    const angle = phase[b]! - (2 * Math.PI * ((k * center) % size)) / size;
     re[b] = r * Math.cos(angle);
     im[b] = r * Math.sin(angle);
-  });
+  }
+  const path = maxBin < Infinity ? "sparse" : (options.path ?? (count <= size / SPARSE_SIZE_RATIO ? "sparse" : "fft"));
   let curve: TailSums;
   if (path === "sparse") {
     curve = createBandLimitedTailSums({ size, frequency, re, im }, dt);
   } else {
-    // The whole spectrum in plan order, zero where a bin underflowed (reusing the buffers).
-    logMag.fill(0);
-    phase.fill(0);
-    survivors.forEach((position, b) => {
-      logMag[position] = re[b]!;
-      phase[position] = im[b]!;
-    });
-    curve = denseDeltaCurve(fft, logMag, phase, dt);
+    // The whole spectrum in plan order, zero where a bin underflowed.
+    const fft = planFor(size);
+    const { spectrum } = workspaceFor(fft);
+    spectrum.re.fill(0);
+    spectrum.im.fill(0);
+    for (let b = 0; b < count; b++) {
+      const position = fft.positionOf(frequency[b]!);
+      spectrum.re[position] = re[b]!;
+      spectrum.im[position] = im[b]!;
+    }
+    curve = denseDeltaCurve(fft, spectrum.re, spectrum.im, dt);
   }
   const t0 = tMin + totalShift;
 

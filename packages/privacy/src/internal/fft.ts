@@ -40,6 +40,8 @@ export interface RealFft {
   inverse(spectrum: RealSpectrum): Float64Array;
   /** The frequency k held at `position` of a spectrum. */
   binIndex(position: number): number;
+  /** The position of frequency k (0 <= k <= n/2) in a spectrum; the inverse of `binIndex`. */
+  positionOf(frequency: number): number;
 }
 
 /** Complex points per cache block (2^13 points: 128 KiB interleaved). */
@@ -357,5 +359,8 @@ export function createRealFft(size: number): RealFft {
     return z;
   }
 
-  return { size: n, forward, forwardInPlace, inverse, binIndex: (position) => (position >= m ? m : reverse[position]!) };
+  return { size: n, forward, forwardInPlace, inverse, binIndex: (position) => (position >= m ? m : reverse[position]!),
+    // Bit reversal is an involution, so the same table maps back.
+    positionOf: (frequency) => (frequency >= m ? m : reverse[frequency]!),
+  };
 }
