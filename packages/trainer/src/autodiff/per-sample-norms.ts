@@ -44,9 +44,10 @@ const MATERIALIZE_MAX_WEIGHT = 16384;
 
 /**
  * A 2-D Conv weight's per-sample norms from the contiguous im2col (conv-per-sample.ts):
- * small weights materialize g_n U_n^T, which also gives the clipped sum as one small
- * MatMul (cheaper in onnxruntime than a second weight-gradient Conv); large ones take the
- * ghost identity over positions, and the clipped sum then comes from the Conv rule.
+ * small weights materialize the per-sample gradients (U_n g_n^T, transposed), which also
+ * give the clipped sum as one small MatMul (cheaper in onnxruntime than a second
+ * weight-gradient Conv); large ones take the ghost identity <U_n^T U_n, g_n^T g_n> over
+ * positions (garbage positions have g = 0), and the clipped sum comes from the Conv rule.
  */
 function contiguousConvUse(b: GraphBuilder, x: string, g: string, spatial: readonly number[], outSpatial: readonly number[], paramShape: readonly number[], geo: ConvGeometry): PerSampleUse {
   const [cout = 0, cg = 0] = paramShape;
