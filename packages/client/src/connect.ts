@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { createClient, type Interceptor } from "@connectrpc/connect";
-import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import {
   AttestationError,
   DEFAULT_POLICY,
@@ -107,7 +107,12 @@ export async function connect(url: string, options: ConnectOptions): Promise<San
     }
     return next(request);
   };
-  const transport = createGrpcTransport({ baseUrl: base.origin, sessionManager, interceptors: [bearer] });
+  // The Connect protocol with binary protobuf over the one pinned HTTP/2 session: the server
+  // serves gRPC too (for clients generated in other languages), but Connect's unary calls are
+  // a plain request/response without gRPC's envelope and trailers, and cost both sides about
+  // 40 % less CPU per call (bench/inference/protocols.mjs). Streaming calls (uploads,
+  // training progress) work the same over HTTP/2.
+  const transport = createConnectTransport({ baseUrl: base.origin, httpVersion: "2", useBinaryFormat: true, sessionManager, interceptors: [bearer] });
   const origin = base.origin;
   try {
     const nonce = new Uint8Array(randomBytes(32));

@@ -15,7 +15,9 @@ describe("audit log", () => {
       const audit = createAuditLog(db, { now: () => new Date(Date.UTC(2026, 0, 1, 0, 0, t++)) });
       const a = audit.append({ caller: "ed25519:a", method: "ModelService/Predict", object: "mdl_1", outcome: "ok" });
       const b = audit.append({ caller: "anonymous", method: "AttestationService/GetEvidence", object: "", outcome: "ok" });
-      audit.append({ caller: "ed25519:c", method: "ModelService/DeleteModel", object: "mdl_1", outcome: "permission_denied" });
+      const c = audit.append({ caller: "ed25519:c", method: "ModelService/DeleteModel", object: 'mdl_"\u00e9\u2028', outcome: "permission_denied" });
+      const { prevHash: _cp, hash: _ch, ...cBody } = c;
+      assert.equal(c.hash, hashAuditEntry(b.hash, cBody), "the append path hashes like hashAuditEntry, escapes included");
       assert.equal(a.seq, 1);
       assert.equal(a.prevHash, "0".repeat(64));
       assert.equal(b.prevHash, a.hash);

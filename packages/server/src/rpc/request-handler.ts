@@ -51,11 +51,13 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
   const handle = function sanctumRequestHandler(req: Http2ServerRequest, res: Http2ServerResponse): void {
     received++;
     active++;
-    res.once("close", () => active--);
     for (const [name, value] of headers) res.setHeader(name, value);
-    const path = req.url.split("?", 1)[0]!;
+    const url = req.url;
+    const query = url.indexOf("?");
+    const path = query === -1 ? url : url.slice(0, query);
     const handler = paths.get(path);
     if (handler === undefined) {
+      res.once("close", () => active--);
       res.writeHead(404);
       res.end();
       return;
@@ -68,6 +70,7 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
     // With gRPC the request is read while the response streams out, so whether the call
     // reached the interceptors is known only once the stream closed.
     res.once("close", () => {
+      active--;
       if (!trace.entered) {
         const outcome = trace.rejection ?? "not_handled";
         options.onRefused?.({ method: `${handler.service.name}/${handler.method.name}`, outcome });

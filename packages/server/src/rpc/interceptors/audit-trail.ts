@@ -15,7 +15,7 @@ export function auditTrail(options: { readonly audit: AuditLog; readonly logger:
       if (trace !== undefined) trace.entered = true;
       const note: AuditNote = { object: "" };
       req.contextValues.set(AUDIT_NOTE, note);
-      const method = `${req.service.name}/${req.method.name}`;
+      const method = methodName(req.service.name, req.method.name);
       const started = performance.now();
       let failure: unknown;
       try {
@@ -31,11 +31,22 @@ export function auditTrail(options: { readonly audit: AuditLog; readonly logger:
         } catch (err) {
           options.logger.error({ method, err: (err as Error).message }, "audit append failed");
         }
-        // Failures at info, successes at debug: the audit log already holds every call.
-        options.logger[outcome === "ok" ? "debug" : "info"](
-          { method, caller, object: note.object, outcome, ms: Math.round((performance.now() - started) * 10) / 10 },
-          "call",
-        );
+        // Failures at info, successes at debug: the audit log already holds every call. The
+        // line's object is built only when its level is on (this runs on every call).
+        const level = outcome === "ok" ? "debug" : "info";
+        if (options.logger.isLevelEnabled(level)) {
+          options.logger[level]({ method, caller, object: note.object, outcome, ms: Math.round((performance.now() - started) * 10) / 10 }, "call");
+        }
       }
     };
+}
+
+/** "Service/Method" strings, made once per method instead of once per call. */
+const methodNames = new Map<string, Map<string, string>>();
+function methodName(service: string, method: string): string {
+  let names = methodNames.get(service);
+  if (names === undefined) methodNames.set(service, (names = new Map()));
+  let name = names.get(method);
+  if (name === undefined) names.set(method, (name = `${service}/${method}`));
+  return name;
 }
