@@ -5,6 +5,7 @@
 // Usage: node bench/trainer/cnn-profile.mjs [--models fmnist_cnn] [--threads 1] [--runs 30]
 //        [--batch 256] [--modes forward,non-private,dp] [--profile] [--top 25]
 //        [--opt all|extended|basic] (graph optimization level of the training graphs)
+//        [--spin 1|0] (session.intra_op.allow_spinning)
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { parseArgs } from "node:util";
 import * as ort from "onnxruntime-node";
@@ -19,6 +20,7 @@ const { values: a } = parseArgs({
     profile: { type: "boolean", default: false },
     top: { type: "string", default: "25" },
     opt: { type: "string", default: "all" },
+    spin: { type: "string", default: "1" },
   },
 });
 const batch = Number(a.batch), runs = Number(a.runs), threads = Number(a.threads);
@@ -41,7 +43,7 @@ function inputsFor(model) {
 }
 
 async function session(bytes, profile, mode) {
-  const opts = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: mode === "forward" ? "all" : a.opt, executionMode: "sequential", enableProfiling: profile, profileFilePrefix: "/tmp/cnn-profile" };
+  const opts = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: mode === "forward" ? "all" : a.opt, executionMode: "sequential", enableProfiling: profile, profileFilePrefix: "/tmp/cnn-profile", extra: { session: { intra_op: { allow_spinning: a.spin } } } };
   return ort.InferenceSession.create(bytes, opts);
 }
 
