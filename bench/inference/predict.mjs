@@ -2,7 +2,7 @@
 // server process -> worker thread) against onnxruntime-node in this process, same model and
 // same onnxruntime thread count. Run from the repository root after `npm run build`:
 //
-//   node bench/inference/predict.mjs [--workers W] [--intra T] [--seconds S] [--out FILE.json]
+//   node bench/inference/predict.mjs [--workers W] [--intra T] [--seconds S] [--warmup S] [--out FILE.json]
 //     [--models cnn,text] [--batches 1,32] [--concurrency 1,16]
 //
 // The server runs in a child process (so client and server do not share an event loop);
@@ -23,6 +23,7 @@ const args = Object.fromEntries(
 const WORKERS = Number(args.workers ?? 1);
 const INTRA = Number(args.intra ?? Math.max(1, Math.floor(availableParallelism() / WORKERS)));
 const SECONDS = Number(args.seconds ?? 3);
+const WARMUP = Number(args.warmup ?? 1);
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const FIXTURES = join(ROOT, "fixtures/inference/");
 const SEQ = 16;
@@ -42,9 +43,23 @@ function inputsFor(model, batch) {
   };
 }
 
-async function measure(run, concurrency) {
-  for (let i = 0; i < 20; i++) await run(); // warm-up: sessions loaded, JIT warm
+// `meter.start`/`meter.stop` bracket the timed part only (CPU counters), not the warm-up.
+async function measure(run, concurrency, meter) {
+  // Warm-up: sessions loaded and both processes' JIT settled (20 calls left the server
+  // compiling through the first measured row: its CPU per call read 2x the steady state),
+  // at least 20 calls and WARMUP seconds, at the row's concurrency.
+  const warmUntil = performance.now() + WARMUP * 1000;
+  let warmed = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (warmed < 20 || performance.now() < warmUntil) {
+        warmed++;
+        await run();
+      }
+    }),
+  );
   const latencies = [];
+  await meter.start();
   const deadline = performance.now() + SECONDS * 1000;
   const started = performance.now();
   await Promise.all(
@@ -57,9 +72,10 @@ async function measure(run, concurrency) {
     }),
   );
   const wall = (performance.now() - started) / 1000;
+  const cpuUs = await meter.stop();
   latencies.sort((a, b) => a - b);
   const q = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
-  return { requests: latencies.length, p50Ms: q(0.5), p99Ms: q(0.99), throughputRps: latencies.length / wall };
+  return { requests: latencies.length, p50Ms: q(0.5), p99Ms: q(0.99), throughputRps: latencies.length / wall, cpuUs };
 }
 
 async function startServer(dataDir) {
@@ -115,20 +131,43 @@ try {
       executionMode: "sequential",
       graphOptimizationLevel: "all",
     });
+    if (results.length === 0) {
+      // Once, before the first row: the server process is fresh (its JIT has seen a handful
+      // of calls), a long-running server is not. 3 s of calls at 16 in flight.
+      const inputs = inputsFor(model, 1);
+      const until = performance.now() + 3000;
+      await Promise.all(Array.from({ length: 16 }, async () => { while (performance.now() < until) await client.models.predict(model, inputs); }));
+    }
     for (const batch of (args.batches ?? "1,32").split(",").map(Number)) {
       const inputs = inputsFor(model, batch);
       const feeds = Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, new ort.Tensor(t.dtype, t.data, t.shape)]));
       for (const concurrency of (args.concurrency ?? "1,16").split(",").map(Number)) {
-        const cpu0 = process.cpuUsage();
-        const local = await measure(() => session.run(feeds), concurrency);
-        const cpu1 = process.cpuUsage(cpu0);
-        local.cpuUsPerRequest = (cpu1.user + cpu1.system) / (local.requests + 20);
-        const server0 = await server.cpuMicros();
-        const client0 = process.cpuUsage();
-        const remote = await measure(() => client.models.predict(model, inputs), concurrency);
-        const client1 = process.cpuUsage(client0);
-        remote.serverCpuUsPerRequest = ((await server.cpuMicros()) - server0) / (remote.requests + 20);
-        remote.clientCpuUsPerRequest = (client1.user + client1.system) / (remote.requests + 20);
+        const ownCpu = () => {
+          let t0;
+          return {
+            start: async () => void (t0 = process.cpuUsage()),
+            stop: async () => {
+              const t = process.cpuUsage(t0);
+              return t.user + t.system;
+            },
+          };
+        };
+        const local = await measure(() => session.run(feeds), concurrency, ownCpu());
+        local.cpuUsPerRequest = local.cpuUs / local.requests;
+        let server0;
+        const clientCpu = ownCpu();
+        const remote = await measure(() => client.models.predict(model, inputs), concurrency, {
+          start: async () => {
+            server0 = await server.cpuMicros();
+            await clientCpu.start();
+          },
+          stop: async () => {
+            const clientUs = await clientCpu.stop();
+            return { server: (await server.cpuMicros()) - server0, client: clientUs };
+          },
+        });
+        remote.serverCpuUsPerRequest = remote.cpuUs.server / remote.requests;
+        remote.clientCpuUsPerRequest = remote.cpuUs.client / remote.requests;
         const row = {
           model,
           batch,
@@ -155,5 +194,5 @@ try {
   await server.stop();
   rmSync(dataDir, { recursive: true, force: true });
 }
-const summary = { workers: WORKERS, intraOpThreads: INTRA, seconds: SECONDS, cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, results };
+const summary = { workers: WORKERS, intraOpThreads: INTRA, seconds: SECONDS, warmupSeconds: WARMUP, cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, results };
 if (args.out) writeFileSync(args.out, JSON.stringify(summary, null, 2) + "\n");
