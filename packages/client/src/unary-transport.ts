@@ -1,5 +1,5 @@
 import type { ClientHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http2";
-import { create, isMessage, toBinary, fromBinary, type DescMessage } from "@bufbuild/protobuf";
+import { create, isMessage, toBinary, fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Transport } from "@connectrpc/connect";
 import type { Http2SessionManager } from "@connectrpc/connect-node";
 import { codeFromHttpStatus, errorFromJsonBytes } from "@connectrpc/connect/protocol-connect";
@@ -36,8 +36,8 @@ export function createUnaryTransport(options: UnaryTransportOptions): Transport 
   const paths = new Map<string, string>();
   return {
     async unary(method, signal, timeoutMs, header, input) {
-      const message = isMessage(input, method.input) ? input : create(method.input as DescMessage, input);
-      const body = toBinary(method.input as DescMessage, message);
+      const message = isMessage(input, method.input) ? input : create(method.input, input);
+      const body = toBinary(method.input, message);
       const headers: OutgoingHttpHeaders = {
         "content-type": "application/proto",
         "connect-protocol-version": "1",
@@ -58,18 +58,13 @@ export function createUnaryTransport(options: UnaryTransportOptions): Transport 
       const { status, responseHeaders, bytes } = await exchange(stream, body, options.sessionManager, maxBytes, signal, timeoutMs);
       const contentType = String(responseHeaders["content-type"] ?? "");
       if (status === 200 && contentType === "application/proto" && responseHeaders["content-encoding"] === undefined) {
-        let output;
-        try {
-          output = fromBinary(method.output as DescMessage, bytes);
-        } catch (cause) {
-          throw new ConnectError("the server sent a response that is not a valid message", Code.Internal, undefined, undefined, cause);
-        }
+        const output = decode(() => fromBinary(method.output, bytes));
         return {
           stream: false as const,
           service: method.parent,
           method,
           header: toHeaders(responseHeaders),
-          message: output as never,
+          message: output,
           trailer: new Headers(),
         };
       }
@@ -140,6 +135,14 @@ function exchange(
     });
     stream.end(body);
   });
+}
+
+function decode<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (cause) {
+    throw new ConnectError("the server sent a response that is not a valid message", Code.Internal, undefined, undefined, cause);
+  }
 }
 
 /** A Connect error response (JSON body) as the ConnectError connect-node would raise. */
