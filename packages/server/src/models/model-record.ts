@@ -1,4 +1,6 @@
+import { createHash } from "node:crypto";
 import type { Dtype } from "@sanctum/protocol";
+import { newModelId } from "./model-name.js";
 
 /** A declared input or output: fixed sizes are numbers, symbolic (dynamic) dims their names. */
 export interface TensorSpecRecord {
@@ -32,4 +34,31 @@ export interface ModelRecord {
   readonly source: "upload" | "training";
   /** RFC 3339. */
   readonly createdAt: string;
+}
+
+/** What a new model record is made of; the rest is derived from the bytes. */
+export interface NewModelRecordOptions {
+  readonly bytes: Uint8Array;
+  readonly signature: { readonly inputs: readonly TensorSpecRecord[]; readonly outputs: readonly TensorSpecRecord[] };
+  readonly owner: string;
+  readonly name: string;
+  readonly access: ModelAccess;
+  readonly source: ModelRecord["source"];
+  readonly now: Date;
+}
+
+/** A fresh record (new id, SHA-256 and size of the bytes) for an uploaded or trained model. */
+export function newModelRecord(o: NewModelRecordOptions): ModelRecord {
+  return {
+    id: newModelId(),
+    owner: o.owner,
+    name: o.name,
+    sha256: createHash("sha256").update(o.bytes).digest("hex"),
+    sizeBytes: o.bytes.byteLength,
+    inputs: o.signature.inputs,
+    outputs: o.signature.outputs,
+    access: o.access,
+    source: o.source,
+    createdAt: o.now.toISOString(),
+  };
 }

@@ -1,12 +1,11 @@
-import { createHash } from "node:crypto";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { ModelService } from "@sanctum/protocol";
 import type { InferencePool } from "../inference/inference-pool.js";
 import { runPrediction, type PredictionContext } from "../inference/run-prediction.js";
 import { assertMayQuery, assertOwner, validateAccess } from "../models/model-access.js";
 import { toModelInfo } from "../models/model-info.js";
-import { newModelId, validateModelName } from "../models/model-name.js";
-import type { ModelAccess, ModelRecord } from "../models/model-record.js";
+import { validateModelName } from "../models/model-name.js";
+import { newModelRecord, type ModelAccess } from "../models/model-record.js";
 import type { ModelRegistry } from "../models/model-registry.js";
 import { receiveUpload } from "../models/receive-upload.js";
 import { ServerError } from "../server-error.js";
@@ -47,18 +46,7 @@ export function createModelService(options: ModelServiceOptions): ServiceImpl<ty
       });
       try {
         const signature = await pool.inspect(bytes);
-        const record: ModelRecord = {
-          id: newModelId(),
-          owner: caller,
-          name,
-          sha256: createHash("sha256").update(bytes).digest("hex"),
-          sizeBytes: bytes.byteLength,
-          inputs: signature.inputs,
-          outputs: signature.outputs,
-          access,
-          source: "upload",
-          createdAt: options.now().toISOString(),
-        };
+        const record = newModelRecord({ bytes, signature, owner: caller, name, access, source: "upload", now: options.now() });
         noteObject(ctx, record.id);
         await registry.create(record, bytes);
         return { model: toModelInfo(record, caller) };

@@ -1,10 +1,8 @@
-import { createHash } from "node:crypto";
 import type { DatasetAuditLog } from "../audit/dataset-audit-log.js";
 import { mayReceiveWeights } from "../datasets/dataset-policy.js";
 import type { DatasetStore } from "../datasets/dataset-store.js";
 import type { ModelSignature } from "../inference/worker-messages.js";
-import { newModelId } from "../models/model-name.js";
-import type { ModelAccess, ModelRecord } from "../models/model-record.js";
+import { newModelRecord, type ModelAccess, type ModelRecord } from "../models/model-record.js";
 import type { ModelRegistry } from "../models/model-registry.js";
 import { ServerError } from "../server-error.js";
 import type { BlobStore } from "../storage/blob-store.js";
@@ -55,18 +53,7 @@ export async function deployTrainedModel(ctx: RunResultsContext, run: TrainingRu
   const bytes = await ctx.blobs.get("weights", run.id);
   try {
     const signature = await ctx.inspectModel(bytes);
-    const record: ModelRecord = {
-      id: newModelId(),
-      owner: caller,
-      name,
-      sha256: createHash("sha256").update(bytes).digest("hex"),
-      sizeBytes: bytes.byteLength,
-      inputs: signature.inputs,
-      outputs: signature.outputs,
-      access,
-      source: "training",
-      createdAt: ctx.now().toISOString(),
-    };
+    const record = newModelRecord({ bytes, signature, owner: caller, name, access, source: "training", now: ctx.now() });
     await ctx.models.create(record, bytes);
     const latest = ctx.runs.get(run.id) ?? run;
     ctx.runs.update({ ...latest, modelId: record.id });
