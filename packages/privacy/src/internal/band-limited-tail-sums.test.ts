@@ -1,20 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createBandLimitedTailSums } from "./band-limited-tail-sums.js";
-import { assertClose } from "./test-util.js";
-
-/** Deterministic uniform numbers in [0, 1) (xorshift32), so failures reproduce. */
-function random(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state / 2 ** 32;
-  };
-}
+import { assertClose, seededUniform } from "./test-util.js";
 
 test("tail sums of a band-limited sequence match the inverse DFT summed directly", () => {
   for (const [n, seed] of [
@@ -23,7 +10,7 @@ test("tail sums of a band-limited sequence match the inverse DFT summed directly
     [256, 3],
     [1024, 4],
   ] as const) {
-    const next = random(seed);
+    const next = seededUniform(seed);
     // A few bins, always including 0 and the Nyquist bin n/2.
     const frequency = [0, n / 2, 1, 2, 3, Math.floor(n / 3), n / 2 - 1];
     const re = frequency.map(() => next() * 2 - 1);

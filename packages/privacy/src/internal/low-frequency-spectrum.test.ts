@@ -4,20 +4,7 @@ import { certifiedBandLimit, lowFrequencySpectrum } from "./low-frequency-spectr
 import { createRealFft } from "./fft.js";
 import { discretize } from "./prv-discretize.js";
 import { planPrvGrid } from "./prv-grid.js";
-import { assertClose } from "./test-util.js";
-
-/** Deterministic uniform numbers in [0, 1) (xorshift32). */
-function random(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state / 2 ** 32;
-  };
-}
+import { assertClose, seededUniform } from "./test-util.js";
 
 /** Y_k = sum_j p_j e^{-2 pi i k (j - center) / n} by the definition, angles reduced exactly. */
 function directDft(pmf: Float64Array, k: number, center: number): [number, number] {
@@ -39,7 +26,7 @@ test("low-frequency bins match the direct DFT on random sparse input (1e-12 rela
     [4096, 40, 2],
     [16384, 100, 3],
   ] as const) {
-    const next = random(seed);
+    const next = seededUniform(seed);
     const pmf = new Float64Array(n);
     // A bump near the centre, a long thin tail, a few isolated points (one at each end).
     for (let j = n / 2 - 50; j < n / 2 + 400; j++) pmf[j] = next();

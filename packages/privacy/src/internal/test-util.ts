@@ -9,3 +9,16 @@ export function assertClose(actual: number, expected: number, tolerance: { absol
     `${message ?? "value"}: expected ${expected} +- ${bound}, got ${actual}`,
   );
 }
+
+/** Deterministic uniform numbers in [0, 1) (xorshift32), so a failing random test reproduces. */
+export function seededUniform(seed: number): () => number {
+  let state = seed >>> 0 || 1;
+  return () => {
+    state ^= state << 13;
+    state >>>= 0;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    state >>>= 0;
+    return state / 2 ** 32;
+  };
+}
