@@ -101,12 +101,13 @@ export function verifyTdx(bundle: EvidenceBundle, policy: VerificationPolicy, ex
   // 6. QE identity: the quoting enclave is Intel's, and its SVN level.
   let qeStatus: string | undefined;
   if (qeIdentity !== undefined) {
-    const masked = (value: Uint8Array, mask: string): string => hex(value.map((b, i) => b & Buffer.from(mask, "hex")[i]!));
+    const attributesMask = Buffer.from(qeIdentity.attributesMask, "hex");
+    const masked = (value: Uint8Array): string => hex(value.map((b, i) => b & attributesMask[i]!));
     const mismatch =
       hex(qeReport.mrSigner) !== qeIdentity.mrSigner ||
       qeReport.isvProdId !== qeIdentity.isvProdId ||
       ((qeReport.miscSelect & qeIdentity.miscSelectMask) >>> 0) !== ((qeIdentity.miscSelect & qeIdentity.miscSelectMask) >>> 0) ||
-      masked(qeReport.attributes, qeIdentity.attributesMask) !== masked(Buffer.from(qeIdentity.attributes, "hex"), qeIdentity.attributesMask);
+      masked(qeReport.attributes) !== masked(Buffer.from(qeIdentity.attributes, "hex"));
     if (mismatch) problems.push({ code: "qe-identity", message: "the quoting enclave's MRSIGNER, ISVPRODID, MISCSELECT or ATTRIBUTES differ from Intel's QE identity" });
     qeStatus = qeIdentityStatus(qeIdentity, qeReport.isvSvn);
     if (qeStatus === undefined) problems.push({ code: "qe-identity", message: `the quoting enclave's ISVSVN ${qeReport.isvSvn} is below every level of Intel's QE identity` });
