@@ -2,14 +2,13 @@
 // inference fixture against PyTorch's outputs, the registry, access policies, and each bad
 // input of issue 2 answered with a clear error while the server stays healthy.
 import assert from "node:assert/strict";
-import { readFileSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { ClientError, connect, createTensor, decodeNpz, type SanctumClient, type TensorMap, type TypedTensor } from "@sanctum/client";
 import { generateIdentity } from "@sanctum/protocol";
-import { createSanctumServer, type SanctumServer } from "@sanctum/server";
+import type { SanctumServer } from "@sanctum/server";
 import { startMitmProxy } from "../../client/dist/test-support/mitm-proxy.js";
+import { clientErrorCode as code, startLoopbackServer, type LoopbackServer } from "./test-support/loopback-server.js";
 
 const FIXTURES = new URL("../../../fixtures/inference/", import.meta.url);
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(name, FIXTURES)));
@@ -20,15 +19,6 @@ const MAX_REQUEST_BYTES = 256 * 1024;
 const owner = generateIdentity();
 const friend = generateIdentity();
 const stranger = generateIdentity();
-
-function code(expected: string, message?: RegExp) {
-  return (err: unknown) => {
-    assert.ok(err instanceof ClientError, `expected a ClientError, got ${String(err)}`);
-    assert.equal(err.code, expected, err.message);
-    if (message !== undefined) assert.match(err.message, message);
-    return true;
-  };
-}
 
 /** Largest |actual - expected| / max(1, |expected|) (the fixtures' tolerance measure). */
 function maxError(actual: TypedTensor, expected: TypedTensor): number {
@@ -42,8 +32,8 @@ function maxError(actual: TypedTensor, expected: TypedTensor): number {
 }
 
 describe("SDK end to end against the real server", () => {
+  let env: LoopbackServer | undefined;
   let server: SanctumServer;
-  let dir: string;
   let asOwner: SanctumClient;
   let asFriend: SanctumClient;
   let asStranger: SanctumClient;
@@ -56,25 +46,18 @@ describe("SDK end to end against the real server", () => {
   }
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "sanctum-sdk-e2e-"));
-    server = await createSanctumServer({
-      platform: "simulation",
-      port: 0,
-      dataDir: dir,
-      logLevel: "silent",
-      maxModelBytes: MAX_MODEL_BYTES,
-      maxRequestBytes: MAX_REQUEST_BYTES,
+    env = await startLoopbackServer({
+      dirPrefix: "sanctum-sdk-e2e-",
+      identities: [owner, friend, stranger],
+      server: { maxModelBytes: MAX_MODEL_BYTES, maxRequestBytes: MAX_REQUEST_BYTES },
     });
-    asOwner = await connect(server.url, { identity: owner, allowSimulation: true });
-    asFriend = await connect(server.url, { identity: friend, allowSimulation: true });
-    asStranger = await connect(server.url, { identity: stranger, allowSimulation: true });
+    server = env.server;
+    asOwner = env.as(owner);
+    asFriend = env.as(friend);
+    asStranger = env.as(stranger);
   });
 
-  after(async () => {
-    for (const c of [asOwner, asFriend, asStranger]) c?.close();
-    await server?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => env?.close());
 
   it("uploads every fixture and describes its inputs and outputs", async () => {
     for (const name of ["mlp", "cnn", "text", "two_outputs", "dtypes"]) {

@@ -2,13 +2,13 @@
 // with budgets and policies, remote DP training, ledgers, weights release, deployment and
 // confidential queries, the signed per-dataset audit chain, and sealed storage.
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { ClientError, connect, createTensor, decodeNpz, type SanctumClient, type TypedTensor } from "@sanctum/client";
+import { createTensor, decodeNpz, type TypedTensor } from "@sanctum/client";
 import { generateIdentity } from "@sanctum/protocol";
-import { createSanctumServer, type SanctumServer } from "@sanctum/server";
+import type { SanctumServer } from "@sanctum/server";
+import { clientErrorCode as code, startLoopbackServer, type LoopbackServer } from "./test-support/loopback-server.js";
 
 const ROOT = new URL("../../../fixtures/", import.meta.url);
 const CSV = new URL("datasets/breast_cancer.csv", ROOT).pathname;
@@ -21,15 +21,6 @@ const hospitalB = generateIdentity();
 const scientist = generateIdentity();
 const stranger = generateIdentity();
 const user = generateIdentity();
-
-function code(expected: string, message?: RegExp) {
-  return (err: unknown) => {
-    assert.ok(err instanceof ClientError, `expected a ClientError, got ${String(err)}`);
-    assert.equal(err.code, expected, err.message);
-    if (message !== undefined) assert.match(err.message, message);
-    return true;
-  };
-}
 
 /** Rows [from, to) of a float32 [N, F] or int64 [N] tensor. */
 function rows(t: TypedTensor, from: number, to: number): TypedTensor {
@@ -55,25 +46,21 @@ function allFiles(dir: string): string[] {
 }
 
 describe("confidential DP training as a service", () => {
+  let env: LoopbackServer | undefined;
   let server: SanctumServer;
   let dir: string;
-  const clients = new Map<string, SanctumClient>();
-  const as = (who: typeof hospitalA) => clients.get(who.publicKey)!;
+  const as = (who: typeof hospitalA) => env!.as(who);
   let csvId = "";
   let partA = "";
   let partB = "";
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "sanctum-training-e2e-"));
-    server = await createSanctumServer({ platform: "simulation", port: 0, dataDir: dir, logLevel: "silent" });
-    for (const who of [hospitalA, hospitalB, scientist, stranger, user]) clients.set(who.publicKey, await connect(server.url, { identity: who, allowSimulation: true }));
+    env = await startLoopbackServer({ dirPrefix: "sanctum-training-e2e-", identities: [hospitalA, hospitalB, scientist, stranger, user] });
+    server = env.server;
+    dir = env.dataDir;
   });
 
-  after(async () => {
-    for (const c of clients.values()) c.close();
-    await server?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => env?.close());
 
   it("uploads a CSV table and two .npz halves, validated and described by metadata only", async () => {
     const info = await as(hospitalA).datasets.upload(CSV, { name: "breast-cancer", label: "target", epsilon: 3, trainers: [scientist.publicKey], weightsRelease: "nobody" });
