@@ -164,9 +164,7 @@ export async function connect(url: string, options: ConnectOptions): Promise<San
         url: origin,
         spki,
         evidence,
-        ensureOpen: () => {
-          if (closed) throw new ClientError("closed", "this Sanctum client was closed: connect again");
-        },
+        ensureOpen,
       }),
       datasets: createDatasetsApi({ rpc: createClient(DatasetService, transport), url: origin, ensureOpen }),
       training,
