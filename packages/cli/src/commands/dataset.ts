@@ -1,8 +1,9 @@
 import type { DatasetBudget, DatasetInfo, WeightsRelease } from "@sanctum/client";
-import { isPublicKeyId } from "@sanctum/protocol";
 import { Option, type Command } from "commander";
 import { CliError } from "../cli-error.js";
 import { addClientOptions, printJson, withClient, type ClientOptionValues } from "../client-options/client-options.js";
+import { printTable, round4 as round, shortKey as short } from "../client-options/print-table.js";
+import { publicKeyList, splitList } from "../client-options/public-key-list.js";
 import { createUploadProgress } from "../client-options/upload-progress.js";
 
 interface UploadValues extends ClientOptionValues {
@@ -34,7 +35,7 @@ export function registerDataset(program: Command): void {
   ).action(async (file: string, options: UploadValues) => {
     const epsilon = positive("--epsilon", options.epsilon);
     const delta = options.delta === undefined ? undefined : positive("--delta", options.delta);
-    const trainers = keysOf("--trainers", options.trainers);
+    const trainers = publicKeyList("--trainers", options.trainers);
     const features = options.features === undefined ? undefined : splitList(options.features);
     await withClient(options, async (client) => {
       let progress: ReturnType<typeof createUploadProgress> | undefined;
@@ -134,36 +135,8 @@ function printArrays(info: DatasetInfo): void {
   for (const a of info.arrays) process.stdout.write(`array    ${a.name} ${a.dtype} [${a.shape.join(", ")}]\n`);
 }
 
-function printTable(header: string[], rows: string[][]): void {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  for (const r of [header, ...rows]) process.stdout.write(r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd() + "\n");
-}
-
-function short(key: string): string {
-  return key.length > 20 ? `${key.slice(0, 16)}...` : key;
-}
-
-function round(x: number): number {
-  return Math.round(x * 10000) / 10000;
-}
-
 function positive(flag: string, text: string): number {
   const value = Number(text);
   if (text.trim() === "" || !Number.isFinite(value) || value <= 0) throw new CliError(`${flag} must be a positive number, got '${text}'`, { exitCode: 2 });
   return value;
-}
-
-function splitList(text: string): string[] {
-  return text.split(",").map((k) => k.trim()).filter((k) => k !== "");
-}
-
-/** Parses a comma-separated list of public key ids; exported for `sanctum train --allow`. */
-export function keysOf(flag: string, text: string | undefined): string[] | undefined {
-  if (text === undefined) return undefined;
-  const keys = splitList(text);
-  if (keys.length === 0) throw new CliError(`${flag} needs at least one public key id, e.g. ${flag} ed25519:...`, { exitCode: 2 });
-  for (const key of keys) {
-    if (!isPublicKeyId(key)) throw new CliError(`${flag}: '${key.slice(0, 60)}' is not a public key id: expected 'ed25519:' and 43 base64url characters, as 'sanctum keygen' prints`, { exitCode: 2 });
-  }
-  return keys;
 }

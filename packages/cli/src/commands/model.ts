@@ -1,9 +1,10 @@
 import { stat } from "node:fs/promises";
 import type { AccessOption, ModelInfo, TensorSpec } from "@sanctum/client";
-import { isPublicKeyId } from "@sanctum/protocol";
 import { Option, type Command } from "commander";
 import { CliError } from "../cli-error.js";
 import { addClientOptions, printJson, withClient, type ClientOptionValues } from "../client-options/client-options.js";
+import { printTable, shortKey } from "../client-options/print-table.js";
+import { publicKeyList } from "../client-options/public-key-list.js";
 import { createUploadProgress } from "../client-options/upload-progress.js";
 
 /** Registers `sanctum model upload|list|info|delete`. */
@@ -92,15 +93,8 @@ export function uploadJson(info: ModelInfo): { id: string; name: string; sha256:
 
 function accessOf(options: { public?: boolean; allow?: string }): AccessOption | undefined {
   if (options.public === true) return { public: true };
-  if (options.allow === undefined) return undefined;
-  const keys = options.allow.split(",").map((k) => k.trim()).filter((k) => k !== "");
-  if (keys.length === 0) throw new CliError("--allow needs at least one public key id, e.g. --allow ed25519:...,ed25519:...", { exitCode: 2 });
-  for (const key of keys) {
-    if (!isPublicKeyId(key)) {
-      throw new CliError(`--allow: '${key.slice(0, 60)}' is not a public key id: expected 'ed25519:' and 43 base64url characters, as 'sanctum keygen' prints`, { exitCode: 2 });
-    }
-  }
-  return { allow: keys };
+  const keys = publicKeyList("--allow", options.allow);
+  return keys === undefined ? undefined : { allow: keys };
 }
 
 async function modelFileSize(file: string): Promise<number> {
@@ -123,13 +117,4 @@ function accessText(info: ModelInfo): string {
   if (info.access.public) return "public";
   if (info.access.allow.length === 0) return "owner only";
   return `owner + ${info.access.allow.length} allowed (${info.access.allow.map(shortKey).join(", ")})`;
-}
-
-function shortKey(key: string): string {
-  return key.length > 20 ? `${key.slice(0, 16)}...` : key;
-}
-
-function printTable(header: string[], rows: string[][]): void {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  for (const row of [header, ...rows]) process.stdout.write(row.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd() + "\n");
 }

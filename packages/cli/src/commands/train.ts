@@ -4,7 +4,8 @@ import { SingleBar } from "cli-progress";
 import { Option, type Command } from "commander";
 import { CliError } from "../cli-error.js";
 import { addClientOptions, identityOf, printJson, withClient, type ClientOptionValues } from "../client-options/client-options.js";
-import { keysOf } from "./dataset.js";
+import { round4 as round } from "../client-options/print-table.js";
+import { publicKeyList, splitList } from "../client-options/public-key-list.js";
 
 interface TrainValues extends ClientOptionValues {
   model: string;
@@ -55,10 +56,10 @@ export function registerTrain(program: Command): void {
     const epochs = int("--epochs", options.epochs, 1);
     const batchSize = int("--batch-size", options.batchSize, 1);
     const epsilon = num("--epsilon", options.epsilon, 0);
-    const allow = keysOf("--allow", options.allow);
+    const allow = publicKeyList("--allow", options.allow);
     if ((options.public === true || allow !== undefined) && options.deploy === undefined) throw new CliError("--public and --allow apply to the deployed model: add --deploy NAME", { exitCode: 2 });
     const access: AccessOption | undefined = options.public === true ? { public: true } : allow === undefined ? undefined : { allow };
-    const datasets = options.dataset.split(",").map((d) => d.trim()).filter((d) => d !== "");
+    const datasets = splitList(options.dataset);
     await withClient(options, async (client) => {
       if (options.out !== undefined) {
         // Fail before any budget is spent when a dataset's policy keeps the weights in the TEE.
@@ -153,8 +154,4 @@ function num(flag: string, text: string, exclusiveMin: number): number {
   const value = Number(text);
   if (text.trim() === "" || !Number.isFinite(value) || value <= exclusiveMin) throw new CliError(`${flag} must be a number > ${exclusiveMin}, got '${text}'`, { exitCode: 2 });
   return value;
-}
-
-function round(x: number): number {
-  return Math.round(x * 10000) / 10000;
 }
