@@ -40,11 +40,6 @@ export function attrTensor(node: NodeProto, name: string): TensorProto | undefin
   return find(node, name)?.t;
 }
 
-/** Whether the node has the named attribute. */
-export function hasAttr(node: NodeProto, name: string): boolean {
-  return find(node, name) !== undefined;
-}
-
 /** Attribute constructors for emitted nodes. */
 export const attr = {
   int(name: string, v: number): AttributeProto {

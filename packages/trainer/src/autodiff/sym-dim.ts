@@ -73,11 +73,3 @@ export function staticProduct(ds: readonly Dim[]): number | undefined {
   }
   return acc;
 }
-
-/** Human-readable form, for error messages ("B", "4*B", "7"). */
-export function dimText(d: Dim): string {
-  if (d === undefined) return "?";
-  if (d.p === 0) return String(d.c);
-  const b = d.p === 1 ? "B" : `B^${d.p}`;
-  return d.c === 1 ? b : `${d.c}*${b}`;
-}
