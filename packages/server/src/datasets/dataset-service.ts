@@ -67,9 +67,7 @@ export function createDatasetService(options: DatasetServiceOptions): ServiceImp
           if (!Number.isFinite(h.epsilon) || h.epsilon <= 0 || h.epsilon > 100) {
             throw new ServerError("invalid-argument", `epsilon (the budget) must be a number in (0, 100], got ${h.epsilon}`);
           }
-          if (store.nameTaken(caller, name)) {
-            throw new ServerError("already-exists", `you already have a dataset named ${JSON.stringify(name)}: pick another name (--name) or delete the old one`);
-          }
+          store.assertNameFree(caller, name);
         },
       });
       try {

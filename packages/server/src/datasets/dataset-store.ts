@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { decodeSafetensors, type RawTensor } from "@sanctum/protocol";
 import type { BlobStore } from "../storage/blob-store.js";
 import { durably, type SanctumDatabase } from "../storage/database.js";
+import { storeSealedRow, sweepOrphanBlobs } from "../storage/sealed-rows.js";
 import { ServerError } from "../server-error.js";
 import { mayTrain } from "./dataset-policy.js";
 import type { DatasetRecord } from "./dataset-record.js";
@@ -32,8 +33,8 @@ export interface DatasetStore {
   delete(id: string, now: Date): Promise<void>;
   /** The arrays (plaintext, memory only). */
   loadArrays(id: string): Promise<Record<string, RawTensor>>;
-  /** True when `owner` has a live dataset called `name`. */
-  nameTaken(owner: string, name: string): boolean;
+  /** Throws `already-exists` when `owner` has a live dataset called `name`. */
+  assertNameFree(owner: string, name: string): void;
 }
 
 interface Row {
@@ -62,7 +63,7 @@ export async function createDatasetStore(db: SanctumDatabase, blobs: BlobStore):
   const markDeleted = db.prepare("UPDATE datasets SET deleted_at = ? WHERE id = ?");
 
   const known = new Set((db.prepare("SELECT id FROM datasets WHERE deleted_at IS NULL").all() as { id: string }[]).map((r) => r.id));
-  for (const id of await blobs.ids("dataset")) if (!known.has(id)) await blobs.delete("dataset", id);
+  await sweepOrphanBlobs(blobs, "dataset", known);
 
   const conflict = (name: string) =>
     new ServerError(
@@ -75,9 +76,11 @@ export async function createDatasetStore(db: SanctumDatabase, blobs: BlobStore):
   return {
     async create(record, safetensors) {
       if (byOwnerName.get(record.owner, record.name) !== undefined) throw conflict(record.name);
-      await blobs.put("dataset", record.id, safetensors);
-      try {
-        durably(db, () =>
+      await storeSealedRow(db, blobs, {
+        kind: "dataset",
+        id: record.id,
+        bytes: safetensors,
+        insert: () =>
           insert.run(
             record.id,
             record.owner,
@@ -92,12 +95,8 @@ export async function createDatasetStore(db: SanctumDatabase, blobs: BlobStore):
             record.policy.weightsRelease,
             record.createdAt,
           ),
-        );
-      } catch (err) {
-        await blobs.delete("dataset", record.id);
-        if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") throw conflict(record.name);
-        throw err;
-      }
+        conflict: () => conflict(record.name),
+      });
       return record;
     },
     get(id) {
@@ -121,8 +120,8 @@ export async function createDatasetStore(db: SanctumDatabase, blobs: BlobStore):
       const bytes = await blobs.get("dataset", id);
       return decodeSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)).tensors;
     },
-    nameTaken(owner, name) {
-      return byOwnerName.get(owner, name) !== undefined;
+    assertNameFree(owner, name) {
+      if (byOwnerName.get(owner, name) !== undefined) throw conflict(name);
     },
   };
 }

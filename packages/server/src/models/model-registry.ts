@@ -1,6 +1,7 @@
 import type { SanctumDatabase } from "../storage/database.js";
 import { durably } from "../storage/database.js";
 import type { BlobStore } from "../storage/blob-store.js";
+import { storeSealedRow, sweepOrphanBlobs } from "../storage/sealed-rows.js";
 import { ServerError } from "../server-error.js";
 import type { ModelRecord } from "./model-record.js";
 import { mayQuery } from "./model-access.js";
@@ -28,8 +29,8 @@ export interface ModelRegistry {
   delete(id: string): Promise<void>;
   /** The plaintext ONNX bytes (memory only). */
   loadBytes(id: string): Promise<Buffer>;
-  /** True when `owner` already has a model called `name`. */
-  nameTaken(owner: string, name: string): boolean;
+  /** Throws `already-exists` when `owner` already has a model called `name`. */
+  assertNameFree(owner: string, name: string): void;
 }
 
 interface Row {
@@ -69,7 +70,7 @@ export async function createModelRegistry(db: SanctumDatabase, blobs: BlobStore)
   };
 
   const known = new Set((db.prepare("SELECT id FROM models").all() as { id: string }[]).map((r) => r.id));
-  for (const id of await blobs.ids("model")) if (!known.has(id)) await blobs.delete("model", id);
+  await sweepOrphanBlobs(blobs, "model", known);
 
   const conflict = (name: string) =>
     new ServerError(
@@ -80,9 +81,11 @@ export async function createModelRegistry(db: SanctumDatabase, blobs: BlobStore)
   return {
     async create(record, bytes) {
       if (byOwnerName.get(record.owner, record.name) !== undefined) throw conflict(record.name);
-      await blobs.put("model", record.id, bytes);
-      try {
-        durably(db, () =>
+      await storeSealedRow(db, blobs, {
+        kind: "model",
+        id: record.id,
+        bytes,
+        insert: () =>
           insert.run(
             record.id,
             record.owner,
@@ -96,12 +99,8 @@ export async function createModelRegistry(db: SanctumDatabase, blobs: BlobStore)
             record.source,
             record.createdAt,
           ),
-        );
-      } catch (err) {
-        await blobs.delete("model", record.id);
-        if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") throw conflict(record.name);
-        throw err;
-      }
+        conflict: () => conflict(record.name),
+      });
       return record;
     },
     get(id) {
@@ -139,8 +138,8 @@ export async function createModelRegistry(db: SanctumDatabase, blobs: BlobStore)
     async loadBytes(id) {
       return blobs.get("model", id);
     },
-    nameTaken(owner, name) {
-      return byOwnerName.get(owner, name) !== undefined;
+    assertNameFree(owner, name) {
+      if (byOwnerName.get(owner, name) !== undefined) throw conflict(name);
     },
   };
 }

@@ -36,12 +36,7 @@ export function createModelService(options: ModelServiceOptions): ServiceImpl<ty
           // Checked as soon as the header lands, so a bad name fails before megabytes flow.
           name = validateModelName(header.name);
           access = validateAccess(header.access, caller);
-          if (registry.nameTaken(caller, name)) {
-            throw new ServerError(
-              "already-exists",
-              `you already have a model named ${JSON.stringify(name)}: pick another name (--name) or delete the old one ('sanctum model delete ${name}')`,
-            );
-          }
+          registry.assertNameFree(caller, name);
         },
       });
       try {

@@ -12,6 +12,7 @@ import type { ModelRegistry } from "../models/model-registry.js";
 import { outcomeOf } from "../rpc/to-connect-error.js";
 import { ServerError } from "../server-error.js";
 import type { BlobStore } from "../storage/blob-store.js";
+import { sweepOrphanBlobs } from "../storage/sealed-rows.js";
 import { executeRun } from "./execute-run.js";
 import { deployTrainedModel, releaseWeights, type RunResultsContext } from "./run-results.js";
 import { createMetricsEvaluator } from "./metrics-evaluator.js";
@@ -84,8 +85,7 @@ export async function createTrainingManager(options: TrainingManagerOptions): Pr
     for (const id of run.datasets) audit.append({ dataset: id, caller: run.owner, action: "train-end", outcome: "aborted", details: { run: run.id, reason: "server restarted during the run" } });
     options.logger?.warn({ run: run.id }, "training run was interrupted by a restart: marked failed, reservation kept");
   }
-  const keep = runs.succeededIds();
-  for (const id of await blobs.ids("weights")) if (!keep.has(id)) await blobs.delete("weights", id);
+  await sweepOrphanBlobs(blobs, "weights", runs.succeededIds());
 
   const ownRun = (caller: string, runId: string): TrainingRunRecord => {
     const run = active.get(runId)?.current() ?? runs.get(runId);
