@@ -1,6 +1,7 @@
 import { Option, type Command } from "commander";
 import { calibrateNoiseMultiplier, computeEpsilon, type AccountantName } from "@sanctum/privacy";
 import { CliError } from "../cli-error.js";
+import { parseNumber } from "../client-options/number-flag.js";
 
 interface EpsilonFlags {
   noiseMultiplier: string;
@@ -92,18 +93,3 @@ function printJson(value: unknown): void {
 }
 
 /** Parses a numeric flag; out-of-range values are usage errors naming the flag and range. */
-function parseNumber(flag: string, text: string, range: { min: number; max: number; integer?: boolean; exclusiveMin?: boolean; exclusiveMax?: boolean }): number {
-  const value = Number(text);
-  const ok =
-    text.trim() !== "" &&
-    Number.isFinite(value) &&
-    (range.integer !== true || Number.isSafeInteger(value)) &&
-    (range.exclusiveMin === true ? value > range.min : value >= range.min) &&
-    (range.exclusiveMax === true ? value < range.max : value <= range.max);
-  if (!ok) {
-    const lo = range.exclusiveMin === true ? "(" : "[";
-    const hi = range.exclusiveMax === true ? ")" : "]";
-    throw new CliError(`${flag} must be ${range.integer === true ? "an integer" : "a number"} in ${lo}${range.min}, ${range.max}${hi}, got '${text}'`, { exitCode: 2 });
-  }
-  return value;
-}

@@ -1,7 +1,8 @@
 import { computeGradients, type TrainingLoss } from "@sanctum/trainer";
 import { Option, type Command } from "commander";
 import { CliError } from "../cli-error.js";
-import { LOSS_CHOICES, parseNumber, readDataset, readInput } from "./train-local.js";
+import { parseNumber } from "../client-options/number-flag.js";
+import { LOSS_CHOICES, readDataset, readInput } from "./train-local.js";
 
 /** Registers `sanctum grads`. */
 export function registerGrads(program: Command): void {

@@ -13,6 +13,7 @@ import {
 import { SingleBar } from "cli-progress";
 import { Option, type Command } from "commander";
 import { CliError } from "../cli-error.js";
+import { parseNumber } from "../client-options/number-flag.js";
 
 /** Loss names accepted by `--loss`. */
 export const LOSS_CHOICES: readonly TrainingLoss[] = ["cross_entropy", "mse", "bce_with_logits"];
@@ -196,23 +197,6 @@ function optimizerOf(flags: TrainLocalFlags): OptimizerConfig {
   }
   if (flags.momentum !== undefined) throw new CliError("--momentum applies only to --optimizer sgd", { exitCode: 2 });
   return { kind: flags.optimizer, lr, ...(weightDecay === undefined ? {} : { weightDecay }) };
-}
-
-/** Parses a numeric flag; the error names the flag and its allowed range. */
-export function parseNumber(flag: string, text: string, range: { min?: number; max?: number; integer?: boolean; exclusiveMin?: boolean; exclusiveMax?: boolean }): number {
-  const value = Number(text);
-  const min = range.min ?? -Infinity;
-  const max = range.max ?? Infinity;
-  const ok =
-    text.trim() !== "" && Number.isFinite(value) && (range.integer !== true || Number.isInteger(value)) &&
-    (range.exclusiveMin === true ? value > min : value >= min) && (range.exclusiveMax === true ? value < max : value <= max);
-  if (!ok) {
-    const lo = range.exclusiveMin === true ? "(" : "[";
-    const hi = range.exclusiveMax === true || max === Infinity ? ")" : "]";
-    const kind = range.integer === true ? "an integer" : "a number";
-    throw new CliError(`${flag} must be ${kind} in ${lo}${min}, ${max === Infinity ? "inf" : max}${hi}, got '${text}'`, { exitCode: 2 });
-  }
-  return value;
 }
 
 /** Reads a file named by a flag, with an error that names the flag. */
