@@ -117,16 +117,11 @@ export function composePrv(history: readonly Mechanism[], grid: PrvGrid, options
     const cheaper = lowFrequencyCost(size, band.maxBin, band.support) < 2.5 * size * Math.log2(size);
     if (band.maxBin < size / 2 && (cheaper || options.spectrum === "low")) maxBin = band.maxBin;
   }
-  let bins: SurvivingBins;
-  if (maxBin < Infinity) {
-    bins = composeLowFrequencies(ordered, grid, pmf, maxBin, (m) => {
-      totalShift += discretize(m, size, dt, tMin, pmf).shift * m.steps;
-    });
-  } else {
-    bins = composeByFft(ordered, grid, pmf, (m) => {
-      totalShift += discretize(m, size, dt, tMin, pmf).shift * m.steps;
-    });
-  }
+  const discretizeNext = (m: Mechanism): void => {
+    totalShift += discretize(m, size, dt, tMin, pmf).shift * m.steps;
+  };
+  const bins: SurvivingBins =
+    maxBin < Infinity ? composeLowFrequencies(ordered, grid, pmf, maxBin, discretizeNext) : composeByFft(ordered, grid, pmf, discretizeNext);
   // A sum of N values centred on t = 0 is centred on t = 0: shifting the centred composition
   // back to index `center` (bin k times e^{-2 pi i k center / n}) lays it on the grid, which
   // is Opacus's `np.roll(composed, m)` done in the Fourier domain.
