@@ -2,7 +2,7 @@
 // the real server, and relays the decrypted bytes both ways, recording what the client sent.
 // An attested client must notice (the evidence binds the server's key, not the proxy's) and
 // send nothing but the evidence request.
-import type { AddressInfo, Socket } from "node:net";
+import { connect as netConnect, createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
 import { connect as tlsConnect, createServer, type Server, type TLSSocket } from "node:tls";
 import { createSelfSignedKey } from "./self-signed.js";
 
@@ -19,15 +19,8 @@ export async function startMitmProxy(upstreamPort: number): Promise<MitmProxy> {
   const sockets = new Set<Socket>();
   const server: Server = createServer({ cert: key.certificatePem, key: key.privateKeyPem, ALPNProtocols: ["h2"] }, (client: TLSSocket) => {
     const upstream = tlsConnect({ host: "127.0.0.1", port: upstreamPort, rejectUnauthorized: false, ALPNProtocols: ["h2"] });
-    sockets.add(client).add(upstream);
     client.on("data", (chunk: Buffer) => seen.push(Buffer.from(chunk)));
-    client.pipe(upstream).pipe(client);
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on("error", end).on("close", end);
-    upstream.on("error", end).on("close", end);
+    relay(client, upstream, sockets);
   });
   server.on("connection", (s: Socket) => sockets.add(s));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -51,20 +44,9 @@ export interface TcpForwarder {
 
 /** A plain TCP relay (TLS passes through untouched) whose target can change. */
 export async function startTcpForwarder(targetPort: number): Promise<TcpForwarder> {
-  const net = await import("node:net");
   let target = targetPort;
   const sockets = new Set<Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(target, "127.0.0.1");
-    sockets.add(client).add(upstream);
-    client.pipe(upstream).pipe(client);
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on("error", end).on("close", end);
-    upstream.on("error", end).on("close", end);
-  });
+  const server = createNetServer((client) => relay(client, netConnect(target, "127.0.0.1"), sockets));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
@@ -79,4 +61,16 @@ export async function startTcpForwarder(targetPort: number): Promise<TcpForwarde
         server.close(() => resolve());
       }),
   };
+}
+
+/** Pipes two sockets both ways, tracked in `sockets`; either side ending ends both. */
+function relay(client: Socket, upstream: Socket, sockets: Set<Socket>): void {
+  sockets.add(client).add(upstream);
+  client.pipe(upstream).pipe(client);
+  const end = () => {
+    client.destroy();
+    upstream.destroy();
+  };
+  client.on("error", end).on("close", end);
+  upstream.on("error", end).on("close", end);
 }
