@@ -8,7 +8,7 @@ import { rowLoss } from "./eval-loss.js";
 import { countCorrect, TrainingEngine } from "./training-engine.js";
 import { createOptimizer } from "./optimizer.js";
 import { epsilonOf, planTraining } from "./plan-training.js";
-import { createInlineNoise, createPrefetchedNoise, type NoiseSource } from "./noise-source.js";
+import { createPrefetchedNoise, type NoiseSource } from "./noise-source.js";
 import { physicalBatchSize } from "./poisson-sampler.js";
 import { createSecureRandom, createSeededRandom } from "./random-source.js";
 import { validateTrainerOptions, type ResolvedTrainerOptions } from "./validate-trainer-options.js";
@@ -27,10 +27,11 @@ export class TrainerCore {
   readonly #dataInputs: ReturnType<typeof buildTrainingGraph>["dataInputs"];
   readonly #history: MechanismRecord[] = [];
   readonly #session: ort.InferenceSession;
-  readonly #noise: NoiseSource;
+  /** The DP noise thread; none in non-private mode. */
+  readonly #noise: NoiseSource | undefined;
   #eval: { version: number; session: ort.InferenceSession } | undefined;
 
-  private constructor(o: ResolvedTrainerOptions, session: ort.InferenceSession, noise: NoiseSource, engine: TrainingEngine, graph: ReturnType<typeof buildTrainingGraph>, values: Float32Array[], size: number) {
+  private constructor(o: ResolvedTrainerOptions, session: ort.InferenceSession, noise: NoiseSource | undefined, engine: TrainingEngine, graph: ReturnType<typeof buildTrainingGraph>, values: Float32Array[], size: number) {
     this.#o = o;
     this.#session = session;
     this.#noise = noise;
@@ -58,8 +59,7 @@ export class TrainerCore {
     }
     const session = await ort.InferenceSession.create(graph.model, sessionOptions(o.intraOpThreads));
     const totalParams = values.reduce((n, v) => n + v.length, 0);
-    const noise: NoiseSource =
-      mode === "dp" ? createPrefetchedNoise(totalParams, o.insecureReproducibleNoise ? o.seed : undefined) : createInlineNoise(createSecureRandom());
+    const noise = mode === "dp" ? createPrefetchedNoise(totalParams, o.insecureReproducibleNoise ? o.seed : undefined) : undefined;
     const engine = new TrainingEngine({
       loss: o.loss,
       graph,
@@ -72,13 +72,13 @@ export class TrainerCore {
       physicalBatchSize: physicalBatchSize(mode, o.batchSize, train.size, o.maxBatchSize),
       maxGradNorm: o.privacy.mode === "dp" ? o.privacy.maxGradNorm : 0,
       samplingRandom: o.seed === undefined ? createSecureRandom() : createSeededRandom(o.seed, "sampling"),
-      noise,
+      ...(noise === undefined ? {} : { noise }),
     });
     try {
       await engine.warmUp();
     } catch (err) {
       await session.release();
-      await noise.close();
+      await noise?.close();
       throw err;
     }
     return new TrainerCore(o, session, noise, engine, graph, values, train.size);
@@ -188,7 +188,7 @@ export class TrainerCore {
     await this.#eval?.session.release();
     this.#eval = undefined;
     await this.#session.release();
-    await this.#noise.close();
+    await this.#noise?.close();
   }
 }
 

@@ -119,3 +119,11 @@ test("dp sampling: batch sizes average q N over many steps; cancellation stops b
   assert.equal(r.cancelled, true);
   assert.equal(r.steps, 3);
 });
+
+test("the noise source is required in dp mode and not needed without DP", async () => {
+  const data = dataset(ROWS, [1, 1, 1, 0]);
+  assert.throws(() => engine(data, 2, { noise: undefined }), RangeError);
+  const { e, w } = engine(data, 2, { mode: "non-private", noise: undefined });
+  await e.fit({ epochs: 1, noiseMultiplier: 0, stepsPerEpoch: 1 });
+  assert.ok(Math.abs(w[0]! - -(3 + 0.3 - 1 + 0) / 4) < 1e-6, `w = ${w}`);
+});

@@ -33,8 +33,8 @@ export interface EngineSettings {
   readonly physicalBatchSize: number;
   readonly maxGradNorm: number;
   readonly samplingRandom: RandomSource;
-  /** Source of the DP noise (the OS CSPRNG in any run whose guarantee matters). */
-  readonly noise: NoiseSource;
+  /** Source of the DP noise (the OS CSPRNG in any run whose guarantee matters); required in dp mode, unused otherwise. */
+  readonly noise?: NoiseSource;
 }
 
 /** Options of one run of epochs. */
@@ -65,6 +65,7 @@ export class TrainingEngine {
   stepsTaken = 0;
 
   constructor(settings: EngineSettings) {
+    if (settings.mode === "dp" && settings.noise === undefined) throw new RangeError("noise is required in dp mode");
     this.#s = settings;
     const p = settings.physicalBatchSize;
     this.#buffers = new BatchBuffers(settings.train, p);
@@ -167,7 +168,7 @@ export class TrainingEngine {
     }
     if (s.mode === "dp") {
       // Divide by the expected batch size q * N, never the private actual size.
-      s.noise.addTo(this.#gradSums, noiseMultiplier * s.maxGradNorm, 1 / s.batchSize);
+      s.noise!.addTo(this.#gradSums, noiseMultiplier * s.maxGradNorm, 1 / s.batchSize);
     } else {
       const scale = 1 / Math.max(1, indices.length);
       for (const g of this.#gradSums) for (let i = 0; i < g.length; i++) g[i] = g[i]! * scale;
