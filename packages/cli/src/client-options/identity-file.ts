@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { decodeIdentityFile, encodeIdentityFile, generateIdentity, type Identity } from "@sanctum/protocol";
@@ -52,7 +52,11 @@ export async function writeIdentity(path: string, identity: Identity, options: {
     }
     const temp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
     await writeFile(temp, text, { mode: 0o600, flag: "wx" });
-    await rename(temp, path);
+    // A failed rename (the path is a directory, say) must not leave a second copy of the key.
+    await rename(temp, path).catch(async (err: unknown) => {
+      await rm(temp, { force: true });
+      throw err;
+    });
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === "EEXIST") {
       throw new CliError(
