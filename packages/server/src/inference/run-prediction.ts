@@ -35,14 +35,14 @@ export async function runPrediction(
   const inputDigest = wantReceipt ? digestTensors(checked) : undefined;
   const feeds = Object.fromEntries(Object.entries(checked).map(([name, t]) => [name, toWorkerTensor(t.dtype, t.shape, t.data)]));
   const results = await ctx.pool.run(model.id, feeds, model.outputs.map((o) => o.name));
-  const raw: Record<string, RawTensor> = {};
   const outputs: Record<string, Tensor> = {};
   for (const [name, t] of Object.entries(results)) {
-    const data = new Uint8Array(t.buffer);
-    raw[name] = { dtype: t.dtype, shape: t.dims, data };
-    outputs[name] = create(TensorSchema, { dtype: t.dtype, shape: t.dims.map(BigInt), data });
+    outputs[name] = create(TensorSchema, { dtype: t.dtype, shape: t.dims.map(BigInt), data: new Uint8Array(t.buffer) });
   }
   if (inputDigest === undefined) return { outputs };
+  // The digest covers the output bytes exactly as sent.
+  const raw: Record<string, RawTensor> = {};
+  for (const [name, t] of Object.entries(results)) raw[name] = { dtype: t.dtype, shape: t.dims, data: outputs[name]!.data };
   const receipt = signReceipt(
     {
       type: "sanctum-prediction-receipt",
