@@ -18,6 +18,7 @@ export interface CheckedTensor {
 
 /** Largest size of one dimension we accept (onnxruntime indexes with int64, but no real tensor needs more). */
 const MAX_DIM = 2 ** 31 - 1;
+const MAX_DIM_BIGINT = BigInt(MAX_DIM);
 
 /**
  * Checks inputs against a model's declared inputs before anything runs: every declared name
@@ -48,7 +49,7 @@ export function validateInputs(
     if (t.dtype !== spec.dtype) throw invalid(`input ${JSON.stringify(spec.name)}: expected dtype ${spec.dtype}, given ${t.dtype}`);
     const shape: number[] = [];
     for (const [axis, d] of t.shape.entries()) {
-      if (d < 0n || d > BigInt(MAX_DIM)) {
+      if (d < 0n || d > MAX_DIM_BIGINT) {
         throw invalid(`input ${JSON.stringify(spec.name)}: dimension ${axis} is ${d}, expected a size in [0, ${MAX_DIM}]`);
       }
       shape.push(Number(d));
