@@ -118,9 +118,11 @@ export function checkLabels(dataset: PreparedDataset, loss: string, outputRow: r
   if (loss === "cross_entropy") {
     const classes = outputRow[outputRow.length - 1] ?? 1;
     const data = dataset.labels.data as BigInt64Array;
-    for (let i = 0; i < data.length; i++) {
-      const v = data[i]!;
-      if (v < 0n || v >= BigInt(classes)) bad(role, `label at record ${i} is ${v}, outside [0, ${classes - 1}] (the model has ${classes} classes)`);
+    // The message names neither the record nor the value: inside the TEE the caller may be a
+    // data scientist who must never learn anything about a record.
+    const limit = BigInt(classes);
+    if (data.some((v) => v < 0n || v >= limit)) {
+      bad(role, `some labels are outside [0, ${classes - 1}] (the model has ${classes} classes): class ids must be integers from 0 to ${classes - 1}`);
     }
   } else if (dataset.labels.rowShape.join(",") !== outputRow.join(",")) {
     bad(role, `'labels' rows have shape [${dataset.labels.rowShape.join(", ")}] but the model output rows have shape [${outputRow.join(", ")}]`);
