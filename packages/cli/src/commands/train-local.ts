@@ -119,7 +119,8 @@ async function trainLocal(flags: TrainLocalFlags): Promise<void> {
     bar?.stop();
     if (result.cancelled) throw new CliError(`training interrupted after ${result.steps} steps; nothing was written`, { exitCode: 130 });
     const trained = await trainer.exportModel();
-    await writeFile(flags.out, trained);
+    // Trained weights carry information about the training data: readable by their owner only.
+    await writeFile(flags.out, trained, { mode: 0o600 });
   } finally {
     bar?.stop();
     process.off("SIGINT", onSigint);
