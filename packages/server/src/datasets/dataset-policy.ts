@@ -67,11 +67,16 @@ export function validatePolicy(policy: { trainers: readonly string[]; weightsRel
   return { trainers: [...new Set(trainers)].filter((id) => id !== owner), weightsRelease: release as WeightsRelease };
 }
 
-/** Checks a budget: epsilon in (0, 100], delta in (0, 1/N) or 0 for the default. */
-export function validateBudget(epsilon: number, delta: number, rows: number): { epsilonLimit: number; delta: number } {
+/** Checks a budget's epsilon: in (0, 100]. Also run on the upload's header, before the records flow. */
+export function validateEpsilonLimit(epsilon: number): void {
   if (!Number.isFinite(epsilon) || epsilon <= 0 || epsilon > 100) {
     throw new ServerError("invalid-argument", `epsilon (the budget) must be a number in (0, 100], got ${epsilon}`);
   }
+}
+
+/** Checks a budget: epsilon in (0, 100], delta in (0, 1/N) or 0 for the default. */
+export function validateBudget(epsilon: number, delta: number, rows: number): { epsilonLimit: number; delta: number } {
+  validateEpsilonLimit(epsilon);
   if (delta === 0) return { epsilonLimit: epsilon, delta: defaultDelta(rows) };
   if (!Number.isFinite(delta) || delta <= 0 || delta >= 1) throw new ServerError("invalid-argument", `delta must be in (0, 1), got ${delta}`);
   if (delta >= 1 / rows) {

@@ -7,7 +7,7 @@ import { ServerError } from "../server-error.js";
 import type { BudgetLedgers } from "./budget-ledgers.js";
 import { toDatasetInfo, toLedgerEntry } from "./dataset-info.js";
 import { validateDatasetName } from "./dataset-name.js";
-import { assertDatasetOwner, assertMayTrain, validateBudget, validatePolicy } from "./dataset-policy.js";
+import { assertDatasetOwner, assertMayTrain, validateBudget, validateEpsilonLimit, validatePolicy } from "./dataset-policy.js";
 import type { DatasetPolicy, DatasetRecord } from "./dataset-record.js";
 import { newDatasetId, type DatasetStore } from "./dataset-store.js";
 import { receiveDataset } from "./receive-dataset.js";
@@ -64,9 +64,7 @@ export function createDatasetService(options: DatasetServiceOptions): ServiceImp
           if (h.format !== "" && h.format !== "safetensors") {
             throw new ServerError("invalid-argument", `format must be "safetensors", got ${JSON.stringify(h.format.slice(0, 40))}: update the client`);
           }
-          if (!Number.isFinite(h.epsilon) || h.epsilon <= 0 || h.epsilon > 100) {
-            throw new ServerError("invalid-argument", `epsilon (the budget) must be a number in (0, 100], got ${h.epsilon}`);
-          }
+          validateEpsilonLimit(h.epsilon);
           store.assertNameFree(caller, name);
         },
       });
