@@ -22,12 +22,18 @@ export interface RunResultsContext {
 
 const RELEASED_TO = { owner: "its owner only", trainers: "its owner and trainers only", nobody: "nobody" } as const;
 
+/** Trained weights handed out: the plaintext ONNX bytes (zero them when sent) and their hex SHA-256. */
+export interface ReleasedWeights {
+  readonly bytes: Buffer;
+  readonly sha256: string;
+}
+
 /**
  * The trained weights of a succeeded run, for `caller`, only if every training dataset's
  * policy (as it is now; a deleted dataset counts as "nobody") lets the caller have them.
  * Allowed and refused downloads go to each dataset's audit chain.
  */
-export async function releaseWeights(ctx: RunResultsContext, run: TrainingRunRecord, caller: string): Promise<Buffer> {
+export async function releaseWeights(ctx: RunResultsContext, run: TrainingRunRecord, caller: string): Promise<ReleasedWeights> {
   if (run.status !== "succeeded") throw new ServerError("failed-precondition", `training run ${run.id} is ${run.status}: weights exist only for a run that succeeded`);
   const refusing = run.datasets.map((id) => ctx.datasets.get(id)).filter((d) => d === undefined || d.deletedAt !== undefined || !mayReceiveWeights(d, caller));
   if (refusing.length > 0) {
@@ -39,8 +45,9 @@ export async function releaseWeights(ctx: RunResultsContext, run: TrainingRunRec
     );
   }
   const bytes = await ctx.blobs.get("weights", run.id);
-  for (const id of run.datasets) ctx.audit.append({ dataset: id, caller, action: "weights-download", outcome: "ok", details: { run: run.id, sha256: run.trainedSha256 ?? "" } });
-  return bytes;
+  const sha256 = run.trainedSha256 ?? "";
+  for (const id of run.datasets) ctx.audit.append({ dataset: id, caller, action: "weights-download", outcome: "ok", details: { run: run.id, sha256 } });
+  return { bytes, sha256 };
 }
 
 /**

@@ -14,7 +14,7 @@ import { ServerError } from "../server-error.js";
 import type { BlobStore } from "../storage/blob-store.js";
 import { sweepOrphanBlobs } from "../storage/sealed-rows.js";
 import { executeRun } from "./execute-run.js";
-import { deployTrainedModel, releaseWeights, type RunResultsContext } from "./run-results.js";
+import { deployTrainedModel, releaseWeights, type ReleasedWeights, type RunResultsContext } from "./run-results.js";
 import { createMetricsEvaluator } from "./metrics-evaluator.js";
 import { planRun } from "./plan-run.js";
 import type { RunConfig } from "./run-config.js";
@@ -52,8 +52,8 @@ export interface TrainingManager {
   /** The run now, then its events until it ends. */
   watch(caller: string, runId: string, signal?: AbortSignal): AsyncIterable<RunEvent>;
   cancel(caller: string, runId: string): TrainingRunRecord;
-  /** The trained ONNX bytes, if every training dataset's policy lets the caller have them. */
-  downloadWeights(caller: string, runId: string): Promise<Buffer>;
+  /** The trained ONNX bytes and their SHA-256, if every training dataset's policy lets the caller have them. */
+  downloadWeights(caller: string, runId: string): Promise<ReleasedWeights>;
   /** Deploys the trained model under the caller's ownership; the weights stay in the TEE. */
   deploy(caller: string, runId: string, name: string, access: ModelAccess): Promise<ModelRecord>;
   /** True while a run uses the dataset. */

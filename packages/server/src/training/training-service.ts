@@ -11,6 +11,7 @@ import { ServerError } from "../server-error.js";
 import { receiveTrainingModel } from "./receive-model.js";
 import { resolveRunConfig, type RunConfig } from "./run-config.js";
 import type { RunEvent } from "./run-events.js";
+import type { ReleasedWeights } from "./run-results.js";
 import { toEpochMetrics, toTrainingRun } from "./run-info.js";
 import type { TrainingManager } from "./training-manager.js";
 
@@ -78,15 +79,15 @@ export function createTrainingService(options: TrainingServiceOptions): ServiceI
     async *downloadWeights(req, ctx) {
       const caller = callerOf(ctx);
       noteObject(ctx, req.run.slice(0, 80));
-      let bytes: Buffer;
+      let released: ReleasedWeights;
       try {
-        bytes = await manager.downloadWeights(caller, runRef(req.run));
+        released = await manager.downloadWeights(caller, runRef(req.run));
       } catch (err) {
         throw toConnectError(err);
       }
+      const { bytes, sha256 } = released;
       try {
-        const run = manager.get(caller, req.run);
-        yield { part: { case: "header", value: { sizeBytes: BigInt(bytes.byteLength), sha256: run.trainedSha256 ?? "" } } };
+        yield { part: { case: "header", value: { sizeBytes: BigInt(bytes.byteLength), sha256 } } };
         for (let at = 0; at < bytes.byteLength; at += MAX_CHUNK_BYTES) {
           yield { part: { case: "chunk", value: new Uint8Array(bytes.subarray(at, at + MAX_CHUNK_BYTES)) } };
         }
