@@ -20,9 +20,13 @@ export function assertMayTrain(dataset: DatasetRecord, caller: string): void {
   );
 }
 
-/** Throws `permission-denied` unless `caller` owns `dataset`. */
+/**
+ * Throws `permission-denied` unless `caller` owns `dataset`. The owner is named only to its
+ * trainers; a stranger gets {@link assertMayTrain}'s refusal, which does not say who owns it.
+ */
 export function assertDatasetOwner(dataset: DatasetRecord, caller: string, action: string): void {
   if (dataset.owner === caller) return;
+  assertMayTrain(dataset, caller);
   throw new ServerError("permission-denied", `only the owner of dataset ${dataset.id} (${dataset.owner}) may ${action}; you are ${caller}`);
 }
 

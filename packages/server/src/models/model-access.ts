@@ -18,9 +18,14 @@ export function assertMayQuery(model: ModelRecord, caller: string): void {
   );
 }
 
-/** Throws `permission-denied` unless `caller` owns `model`. */
+/**
+ * Throws `permission-denied` unless `caller` owns `model`. The owner is named only to callers
+ * who may query the model; a stranger gets {@link assertMayQuery}'s refusal, which does not
+ * say who owns a private model.
+ */
 export function assertOwner(model: ModelRecord, caller: string, action: string): void {
   if (model.owner === caller) return;
+  assertMayQuery(model, caller);
   throw new ServerError(
     "permission-denied",
     `only the owner of model ${model.id} (${model.owner}) may ${action} it; you are ${caller}`,
