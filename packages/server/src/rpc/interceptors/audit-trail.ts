@@ -17,13 +17,7 @@ export function auditTrail(options: { readonly audit: AuditLog; readonly logger:
       req.contextValues.set(AUDIT_NOTE, note);
       const method = methodName(req.service.name, req.method.name);
       const started = performance.now();
-      let failure: unknown;
-      try {
-        return await next(req);
-      } catch (err) {
-        failure = err;
-        throw err;
-      } finally {
+      const record = (failure: unknown) => {
         const caller = req.contextValues.get(CALLER) ?? "anonymous";
         const outcome = outcomeOf(failure);
         try {
@@ -37,8 +31,36 @@ export function auditTrail(options: { readonly audit: AuditLog; readonly logger:
         if (options.logger.isLevelEnabled(level)) {
           options.logger[level]({ method, caller, object: note.object, outcome, ms: Math.round((performance.now() - started) * 10) / 10 }, "call");
         }
+      };
+      let res: Awaited<ReturnType<typeof next>>;
+      try {
+        res = await next(req);
+      } catch (err) {
+        record(err);
+        throw err;
       }
+      // A server-streaming handler runs only as its messages are pulled, after this returned:
+      // its object and outcome are known once the stream ended (a refused DownloadWeights
+      // fails there, and must not be audited as ok).
+      if (res.stream && req.method.methodKind === "server_streaming") {
+        return { ...res, message: recordWhenDone(res.message, record) };
+      }
+      record(undefined);
+      return res;
     };
+}
+
+/** Passes a server stream's messages through and records its outcome when it ends. */
+async function* recordWhenDone<T>(messages: AsyncIterable<T>, record: (failure: unknown) => void): AsyncIterable<T> {
+  let failure: unknown;
+  try {
+    yield* messages;
+  } catch (err) {
+    failure = err;
+    throw err;
+  } finally {
+    record(failure);
+  }
 }
 
 /** "Service/Method" strings, made once per method instead of once per call. */
