@@ -6,12 +6,10 @@ import { toModelInfo } from "../models/model-info.js";
 import { validateModelName } from "../models/model-name.js";
 import { MAX_CHUNK_BYTES } from "../models/upload-limits.js";
 import { callerOf, noteObject } from "../rpc/call-context.js";
-import { toConnectError } from "../rpc/to-connect-error.js";
 import { ServerError } from "../server-error.js";
 import { receiveTrainingModel } from "./receive-model.js";
 import { resolveRunConfig, type RunConfig } from "./run-config.js";
 import type { RunEvent } from "./run-events.js";
-import type { ReleasedWeights } from "./run-results.js";
 import { toEpochMetrics, toTrainingRun } from "./run-info.js";
 import type { TrainingManager } from "./training-manager.js";
 
@@ -52,12 +50,8 @@ export function createTrainingService(options: TrainingServiceOptions): ServiceI
     async *watchTraining(req, ctx) {
       const caller = callerOf(ctx);
       noteObject(ctx, req.run.slice(0, 80));
-      try {
-        for await (const event of manager.watch(caller, runRef(req.run), ctx.signal)) yield toWire(event);
-      } catch (err) {
-        // A stream's failure surfaces after the interceptors returned: map it here.
-        throw toConnectError(err);
-      }
+      // A failure here is mapped (and an internal one logged) by the error boundary.
+      for await (const event of manager.watch(caller, runRef(req.run), ctx.signal)) yield toWire(event);
     },
 
     async getTraining(req, ctx) {
@@ -79,13 +73,7 @@ export function createTrainingService(options: TrainingServiceOptions): ServiceI
     async *downloadWeights(req, ctx) {
       const caller = callerOf(ctx);
       noteObject(ctx, req.run.slice(0, 80));
-      let released: ReleasedWeights;
-      try {
-        released = await manager.downloadWeights(caller, runRef(req.run));
-      } catch (err) {
-        throw toConnectError(err);
-      }
-      const { bytes, sha256 } = released;
+      const { bytes, sha256 } = await manager.downloadWeights(caller, runRef(req.run));
       try {
         yield { part: { case: "header", value: { sizeBytes: BigInt(bytes.byteLength), sha256 } } };
         for (let at = 0; at < bytes.byteLength; at += MAX_CHUNK_BYTES) {
