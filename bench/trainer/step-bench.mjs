@@ -56,6 +56,8 @@ async function timeIt(fn) {
 async function child(model, mode) {
   const trainer = await import("../../packages/trainer/dist/index.js");
   const { createPrefetchedNoise } = await import("../../packages/trainer/dist/training/noise-source.js");
+  const { FloatArena } = await import("../../packages/trainer/dist/training/simd/float-arena.js");
+  const { trainingArenaBytes } = await import("../../packages/trainer/dist/training/training-engine.js");
   const bytes = new Uint8Array(readFileSync(new URL(`../../fixtures/bench/${model}.onnx`, import.meta.url)));
   const opts = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all", executionMode: "sequential" };
   const { feeds, labels } = inputsFor(model);
@@ -69,20 +71,33 @@ async function child(model, mode) {
     const graphMode = mode === "non-private" ? "non-private" : "dp";
     const graph = trainer.buildTrainingGraph(bytes, { loss: "cross_entropy", mode: graphMode });
     const init = trainer.readInitializers(bytes);
-    const params = graph.params.map((p) => Float32Array.from(init.get(p.name).data));
+    // As the trainer lays them out: parameters, gradient sums and optimizer state in one
+    // WebAssembly arena; onnxruntime writes the gradients into it; SIMD kernels update in place.
+    const lengths = graph.params.map((p) => init.get(p.name).data.length);
+    const arena = new FloatArena(trainingArenaBytes(lengths, mode === "dp"));
+    const params = graph.params.map((p, k) => {
+      const v = arena.floats(lengths[k]);
+      v.set(init.get(p.name).data);
+      return v;
+    });
+    const grads = lengths.map((n) => arena.floats(n));
     const all = { ...feeds, labels, sample_mask: new ort.Tensor("float32", new Float32Array(batch).fill(1), [batch]) };
     if (graphMode === "dp") all.max_grad_norm = new ort.Tensor("float32", Float32Array.of(1), []);
     graph.params.forEach((p, k) => (all[p.name] = new ort.Tensor("float32", params[k], [...p.shape])));
+    const fetches = { losses: null, logits: null };
+    graph.params.forEach((p, k) => (fetches[`grad:${p.name}`] = new ort.Tensor("float32", grads[k], [...p.shape])));
     const session = await ort.InferenceSession.create(graph.model, opts);
-    const optimizer = trainer.createOptimizer({ kind: "sgd", lr: 1e-3, momentum: 0.9 });
+    const optimizer = trainer.createOptimizer({ kind: "sgd", lr: 1e-3, momentum: 0.9 }, { arena });
     // The trainer's noise path: standard normals drawn on another thread during the graph run.
-    const noise = mode === "dp" ? createPrefetchedNoise(params.reduce((n, p) => n + p.length, 0), undefined) : undefined;
+    const noise = mode === "dp" ? createPrefetchedNoise(params.reduce((n, p) => n + p.length, 0), undefined, arena) : undefined;
     ms = await timeIt(async () => {
-      const out = await session.run(all);
-      const grads = graph.params.map((p) => out[`grad:${p.name}`].data);
-      if (noise !== undefined) noise.addTo(grads, 1, 1 / batch);
-      else for (const g of grads) for (let i = 0; i < g.length; i++) g[i] /= batch;
-      optimizer.step(params, grads);
+      await session.run(all, fetches);
+      if (noise !== undefined) {
+        noise.addTo(grads, 1, 1 / batch);
+        optimizer.step(params, grads);
+      } else {
+        optimizer.step(params, grads, 1 / batch);
+      }
     });
     await noise?.close();
   }

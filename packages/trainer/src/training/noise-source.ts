@@ -2,6 +2,7 @@ import { Worker } from "node:worker_threads";
 import { TrainerError } from "../trainer-error.js";
 import { sampleStandardNormalInto } from "./gaussian-noise.js";
 import type { RandomSource } from "./random-source.js";
+import type { FloatArena } from "./simd/float-arena.js";
 
 /** Adds the DP noise of one logical step to the summed gradients. */
 export interface NoiseSource {
@@ -52,8 +53,10 @@ export interface NoiseWorkerData {
  * graph instead of adding to it. One shared Float64 buffer: the worker fills it, the step takes
  * it (adding std * z in float64 and rounding once to float32) and hands it back to refill.
  * The worker uses the OS CSPRNG unless `seed` is given (insecure reproducible noise, tests).
+ * Gradients allocated in `arena` get their noise from its SIMD kernel, through a float64
+ * staging array there (the worker's buffer is shared memory, which the kernels cannot read).
  */
-export function createPrefetchedNoise(totalLength: number, seed: string | number | undefined): NoiseSource {
+export function createPrefetchedNoise(totalLength: number, seed: string | number | undefined, arena?: FloatArena): NoiseSource {
   const values = new SharedArrayBuffer(8 * totalLength);
   const control = new SharedArrayBuffer(4);
   const z = new Float64Array(values);
@@ -65,6 +68,7 @@ export function createPrefetchedNoise(totalLength: number, seed: string | number
     failure = err;
   });
   worker.unref();
+  let staging: Float64Array | undefined;
   return {
     addTo: (grads, std, scale) => {
       // Wait for the buffer (usually already full: it was drawn during the graph runs).
@@ -76,7 +80,13 @@ export function createPrefetchedNoise(totalLength: number, seed: string | number
       }
       let offset = 0;
       for (const g of grads) {
-        for (let i = 0; i < g.length; i++) g[i] = (g[i]! + std * z[offset + i]!) * scale;
+        if (arena !== undefined && arena.owns(g)) {
+          const zk = (staging ??= arena.doubles(Math.max(...grads.map((x) => x.length)))).subarray(0, g.length);
+          zk.set(z.subarray(offset, offset + g.length));
+          arena.kernels.add_noise(g.byteOffset, zk.byteOffset, g.length, std, scale);
+        } else {
+          for (let i = 0; i < g.length; i++) g[i] = (g[i]! + std * z[offset + i]!) * scale;
+        }
         offset += g.length;
       }
       Atomics.store(state, 0, FILLING);

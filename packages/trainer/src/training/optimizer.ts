@@ -1,3 +1,5 @@
+import { arenaBytes, FloatArena } from "./simd/float-arena.js";
+
 /** Configuration of an optimizer; a discriminated union on `kind`. */
 export type OptimizerConfig = SgdConfig | AdamConfig;
 
@@ -38,17 +40,31 @@ export interface Optimizer {
   readonly config: Readonly<Required<SgdConfig>> | Readonly<Required<AdamConfig>>;
   /** Number of steps taken. */
   readonly steps: number;
-  /** One step: `params[i] -= update(grads[i])`, in place. `grads` is not modified. */
-  step(params: readonly Float32Array[], grads: readonly Float32Array[]): void;
+  /**
+   * One step: `params[i] -= update(gradScale * grads[i])`, in place; `grads` is not modified.
+   * `gradScale` (default 1) folds the averaging of summed gradients into the same pass.
+   */
+  step(params: readonly Float32Array[], grads: readonly Float32Array[], gradScale?: number): void;
+}
+
+/** Where an optimizer keeps its state. */
+export interface OptimizerOptions {
+  /**
+   * The arena the trainer's parameters and gradients live in: the optimizer allocates its
+   * state there and updates them in place. Without it (or for arrays from elsewhere), it keeps
+   * its own arena and copies each parameter and gradient through it.
+   */
+  readonly arena?: FloatArena;
 }
 
 /**
- * Creates an optimizer with PyTorch's exact update formulas (torch/optim/sgd.py, adam.py,
- * adamw.py, single-tensor path), computed in float64 per element and stored as float32.
- * Throws RangeError naming the option and its range.
+ * Creates an optimizer with PyTorch's update formulas (torch/optim/sgd.py, adam.py, adamw.py,
+ * single-tensor path) in float32 as torch computes them, run by the SIMD kernels of
+ * simd/kernels.wat. Throws RangeError naming the option and its range.
  */
-export function createOptimizer(config: OptimizerConfig): Optimizer {
-  return config.kind === "sgd" ? new Sgd(resolveSgd(config)) : new Adam(resolveAdam(config));
+export function createOptimizer(config: OptimizerConfig, options: OptimizerOptions = {}): Optimizer {
+  const rule = config.kind === "sgd" ? sgdRule(resolveSgd(config)) : adamRule(resolveAdam(config));
+  return new KernelOptimizer(rule, options.arena);
 }
 
 function checkRange(name: string, value: number, ok: boolean, range: string): void {
@@ -101,90 +117,108 @@ function checkShapes(params: readonly Float32Array[], grads: readonly Float32Arr
   }
 }
 
-class Sgd implements Optimizer {
-  readonly config: Required<SgdConfig>;
-  steps = 0;
-  #buffers: Float32Array[] | undefined;
-
-  constructor(config: Required<SgdConfig>) {
-    this.config = config;
-  }
-
-  step(params: readonly Float32Array[], grads: readonly Float32Array[]): void {
-    checkShapes(params, grads, this.#buffers?.length ?? -1);
-    const { lr, momentum, dampening, weightDecay, nesterov } = this.config;
-    // torch.optim.sgd: d = g + wd * p; buf = d (first step) or momentum * buf + (1 - dampening) * d;
-    // d = d + momentum * buf (nesterov) or buf; p -= lr * d. One branch-free loop per case: this
-    // runs over every parameter each step, so it is kept tight.
-    if (momentum === 0) {
-      for (let k = 0; k < params.length; k++) {
-        const p = params[k]!;
-        const g = grads[k]!;
-        for (let i = 0; i < p.length; i++) p[i] = p[i]! - lr * (g[i]! + weightDecay * p[i]!);
-      }
-    } else {
-      const first = this.#buffers === undefined;
-      const buffers = (this.#buffers ??= params.map((p) => new Float32Array(p.length)));
-      const keep = first ? 0 : momentum;
-      const scale = first ? 1 : 1 - dampening;
-      const ahead = nesterov ? momentum : 0;
-      const useBuffer = nesterov ? 0 : 1;
-      for (let k = 0; k < params.length; k++) {
-        const p = params[k]!;
-        const g = grads[k]!;
-        const buf = buffers[k]!;
-        for (let i = 0; i < p.length; i++) {
-          const d = g[i]! + weightDecay * p[i]!;
-          const b = keep * buf[i]! + scale * d;
-          buf[i] = b;
-          // nesterov: d + momentum * b; otherwise b (selected arithmetically, no branch).
-          p[i] = p[i]! - lr * ((1 - useBuffer) * d + ahead * b + useBuffer * b);
-        }
-      }
-    }
-    this.steps++;
-  }
+/** One optimizer's update, as kernel calls on arena arrays. */
+interface UpdateRule {
+  readonly config: Required<SgdConfig> | Required<AdamConfig>;
+  /** State arrays per parameter (momentum buffer; Adam's two moments). */
+  readonly stateArrays: number;
+  /** Called once per step before the per-parameter updates; `t` is the step number from 1. */
+  begin(t: number): void;
+  update(arena: FloatArena, p: Float32Array, g: Float32Array, state: readonly Float32Array[], gradScale: number): void;
 }
 
-class Adam implements Optimizer {
-  readonly config: Required<AdamConfig>;
-  steps = 0;
-  #m: Float32Array[] | undefined;
-  #v: Float32Array[] | undefined;
+function sgdRule(config: Required<SgdConfig>): UpdateRule {
+  const { lr, momentum, dampening, weightDecay, nesterov } = config;
+  // torch.optim.sgd: d = g + wd * p; buf = d on the first step, then momentum * buf +
+  // (1 - dampening) * d; p -= lr * (nesterov ? d + momentum * buf : buf).
+  let first = true;
+  return {
+    config,
+    stateArrays: momentum === 0 ? 0 : 1,
+    begin: (t) => {
+      first = t === 1;
+    },
+    update: (arena, p, g, state, gradScale) => {
+      if (momentum === 0) {
+        arena.kernels.sgd(p.byteOffset, g.byteOffset, p.length, lr, weightDecay, gradScale);
+        return;
+      }
+      const [cd, cb] = nesterov ? [1, momentum] : [0, 1];
+      arena.kernels.sgd_momentum(p.byteOffset, g.byteOffset, state[0]!.byteOffset, p.length, lr, weightDecay, gradScale, first ? 0 : momentum, first ? 1 : 1 - dampening, cd, cb);
+    },
+  };
+}
 
-  constructor(config: Required<AdamConfig>) {
-    this.config = config;
+function adamRule(config: Required<AdamConfig>): UpdateRule {
+  const { kind, lr, betas, eps, weightDecay } = config;
+  const [beta1, beta2] = betas;
+  // adamw: p *= 1 - lr * wd (decoupled); adam: g += wd * p (coupled L2). torch: denom =
+  // sqrt(v) / sqrt(1 - beta2^t) + eps; p -= lr / (1 - beta1^t) * m / denom.
+  const decay = kind === "adamw" ? 1 - lr * weightDecay : 1;
+  const coupled = kind === "adam" ? weightDecay : 0;
+  let stepSize = 0;
+  let invBc2Sqrt = 0;
+  return {
+    config,
+    stateArrays: 2,
+    begin: (t) => {
+      stepSize = lr / (1 - beta1 ** t);
+      invBc2Sqrt = 1 / Math.sqrt(1 - beta2 ** t);
+    },
+    update: (arena, p, g, [m, v], gradScale) => {
+      arena.kernels.adam(p.byteOffset, g.byteOffset, m!.byteOffset, v!.byteOffset, p.length, gradScale, coupled, decay, beta1, beta2, stepSize, invBc2Sqrt, eps);
+    },
+  };
+}
+
+class KernelOptimizer implements Optimizer {
+  readonly config: Required<SgdConfig> | Required<AdamConfig>;
+  steps = 0;
+  readonly #rule: UpdateRule;
+  readonly #shared: FloatArena | undefined;
+  #arena: FloatArena | undefined;
+  #state: Float32Array[][] | undefined;
+  /** Staging arrays for parameters and gradients that live outside the arena. */
+  #staging: { p: Float32Array; g: Float32Array } | undefined;
+
+  constructor(rule: UpdateRule, shared: FloatArena | undefined) {
+    this.#rule = rule;
+    this.config = rule.config;
+    this.#shared = shared;
   }
 
-  step(params: readonly Float32Array[], grads: readonly Float32Array[]): void {
-    checkShapes(params, grads, this.#m?.length ?? -1);
-    const { kind, lr, betas, eps, weightDecay } = this.config;
-    const [beta1, beta2] = betas;
-    const m = (this.#m ??= params.map((p) => new Float32Array(p.length)));
-    const v = (this.#v ??= params.map((p) => new Float32Array(p.length)));
-    const t = this.steps + 1;
-    const biasCorrection1 = 1 - beta1 ** t;
-    const biasCorrection2Sqrt = Math.sqrt(1 - beta2 ** t);
-    const stepSize = lr / biasCorrection1;
-    // adamw: p *= 1 - lr * wd (decoupled); adam: g += wd * p (coupled L2). Hoisted out of the loop.
-    const decay = kind === "adamw" ? 1 - lr * weightDecay : 1;
-    const coupled = kind === "adam" ? weightDecay : 0;
-    const invBc2Sqrt = 1 / biasCorrection2Sqrt;
+  step(params: readonly Float32Array[], grads: readonly Float32Array[], gradScale = 1): void {
+    checkShapes(params, grads, this.#state?.length ?? -1);
+    if (!Number.isFinite(gradScale)) throw new RangeError(`gradScale must be finite, got ${gradScale}`);
+    const arena = (this.#arena ??= this.#chooseArena(params, grads));
+    const state = (this.#state ??= params.map((p) => Array.from({ length: this.#rule.stateArrays }, () => arena.floats(p.length))));
+    this.#rule.begin(this.steps + 1);
     for (let k = 0; k < params.length; k++) {
       const p = params[k]!;
       const g = grads[k]!;
-      const mk = m[k]!;
-      const vk = v[k]!;
-      for (let i = 0; i < p.length; i++) {
-        const w = p[i]!;
-        const grad = g[i]! + coupled * w;
-        mk[i] = beta1 * mk[i]! + (1 - beta1) * grad;
-        vk[i] = beta2 * vk[i]! + (1 - beta2) * grad * grad;
-        // torch: denom = sqrt(v) / sqrt(bias_correction2) + eps; p -= (lr / bias_correction1) * m / denom,
-        // with m and v as stored (float32).
-        p[i] = w * decay - (stepSize * mk[i]!) / (Math.sqrt(vk[i]!) * invBc2Sqrt + eps);
+      if (arena.owns(p) && arena.owns(g)) {
+        this.#rule.update(arena, p, g, state[k]!, gradScale);
+        continue;
       }
+      const staging = this.#staging!;
+      const sp = staging.p.subarray(0, p.length);
+      const sg = staging.g.subarray(0, g.length);
+      sp.set(p);
+      sg.set(g);
+      this.#rule.update(arena, sp, sg, state[k]!, gradScale);
+      p.set(sp);
     }
     this.steps++;
+  }
+
+  /** The shared arena when it holds every array, else one of our own with staging arrays. */
+  #chooseArena(params: readonly Float32Array[], grads: readonly Float32Array[]): FloatArena {
+    const shared = this.#shared;
+    if (shared !== undefined && params.every((p) => shared.owns(p)) && grads.every((g) => shared.owns(g))) return shared;
+    const stateBytes = params.reduce((n, p) => n + this.#rule.stateArrays * arenaBytes(p.length), 0);
+    const largest = params.reduce((n, p) => Math.max(n, p.length), 0);
+    const arena = new FloatArena(stateBytes + 2 * arenaBytes(largest));
+    this.#staging = { p: arena.floats(largest), g: arena.floats(largest) };
+    return arena;
   }
 }

@@ -5,7 +5,8 @@ import { readInitializers } from "../onnx/initializers.js";
 import { TrainerError } from "../trainer-error.js";
 import { BatchBuffers, checkLabels, prepareDataset, type PreparedDataset, type TrainingDataset } from "./dataset.js";
 import { rowLoss } from "./eval-loss.js";
-import { countCorrect, TrainingEngine } from "./training-engine.js";
+import { FloatArena } from "./simd/float-arena.js";
+import { countCorrect, TrainingEngine, trainingArenaBytes } from "./training-engine.js";
 import { createOptimizer } from "./optimizer.js";
 import { epsilonOf, planTraining } from "./plan-training.js";
 import { createPrefetchedNoise, type NoiseSource } from "./noise-source.js";
@@ -48,10 +49,16 @@ export class TrainerCore {
     const mode = o.privacy.mode;
     const graph = buildTrainingGraph(o.model, { loss: o.loss, mode, ...(o.frozen ? { frozen: o.frozen } : {}), ...(o.output ? { output: o.output } : {}) });
     const initial = readInitializers(o.model);
-    const values = graph.params.map((p) => {
+    const inits = graph.params.map((p) => {
       const init = initial.get(p.name);
       if (init === undefined) throw new TrainerError("invalid-model", `trainable parameter '${p.name}' is not a float initializer of the model`);
-      return Float32Array.from(init.data);
+      return init.data;
+    });
+    const arena = new FloatArena(trainingArenaBytes(inits.map((d) => d.length), mode === "dp"));
+    const values = inits.map((data) => {
+      const v = arena.floats(data.length);
+      v.set(data);
+      return v;
     });
     const train = prepareDataset(o.train, graph.dataInputs, o.loss, "train");
     if (o.batchSize > train.size) {
@@ -59,13 +66,14 @@ export class TrainerCore {
     }
     const session = await ort.InferenceSession.create(graph.model, sessionOptions(o.intraOpThreads));
     const totalParams = values.reduce((n, v) => n + v.length, 0);
-    const noise = mode === "dp" ? createPrefetchedNoise(totalParams, o.insecureReproducibleNoise ? o.seed : undefined) : undefined;
+    const noise = mode === "dp" ? createPrefetchedNoise(totalParams, o.insecureReproducibleNoise ? o.seed : undefined, arena) : undefined;
     const engine = new TrainingEngine({
       loss: o.loss,
       graph,
-      runStep: (feeds) => session.run(feeds),
+      runStep: (feeds, fetches) => (fetches === undefined ? session.run(feeds) : session.run(feeds, fetches)),
       params: values,
-      optimizer: createOptimizer(o.optimizer),
+      arena,
+      optimizer: createOptimizer(o.optimizer, { arena }),
       train,
       mode,
       batchSize: o.batchSize,

@@ -5,13 +5,14 @@ import { prepareDataset, type TrainingDataset } from "./dataset.js";
 import { createInlineNoise } from "./noise-source.js";
 import { createOptimizer } from "./optimizer.js";
 import { createSeededRandom, createSecureRandom } from "./random-source.js";
-import { TrainingEngine, type EngineSettings, type RunGraph } from "./training-engine.js";
+import { FloatArena } from "./simd/float-arena.js";
+import { TrainingEngine, trainingArenaBytes, type EngineSettings, type RunGraph } from "./training-engine.js";
 
 // A fake training graph with the contract's inputs and outputs, for a parameter w of length
 // `width` whose per-sample gradient is the sample's row x_i: grad:w = sum_i mask_i * c_i * x_i,
 // c_i = min(1, C / (|x_i| + 1e-6)) in dp mode (1 otherwise); losses = mask_i * |x_i|^2 / 2.
 function fakeGraph(width: number, dp: boolean, log: { batchSizes: number[] }): RunGraph {
-  return async (feeds) => {
+  return async (feeds, fetches) => {
     const x = feeds["x"]!.data as Float32Array;
     const mask = feeds["sample_mask"]!.data as Float32Array;
     const C = dp ? (feeds["max_grad_norm"]!.data as Float32Array)[0]! : Infinity;
@@ -31,10 +32,13 @@ function fakeGraph(width: number, dp: boolean, log: { batchSizes: number[] }): R
       for (let j = 0; j < width; j++) grad[j] = grad[j]! + c * x[r * width + j]!;
     }
     log.batchSizes.push(real);
+    // Like onnxruntime: a fetched tensor is written in place and returned.
+    const into = fetches?.["grad:w"];
+    if (into) (into.data as Float32Array).set(grad);
     return {
       losses: new ort.Tensor("float32", losses, [rows]),
       logits: new ort.Tensor("float32", x.slice(), [rows, width]),
-      "grad:w": new ort.Tensor("float32", grad, [width]),
+      "grad:w": into ?? new ort.Tensor("float32", grad, [width]),
     };
   };
 }
@@ -48,14 +52,16 @@ function dataset(rows: number[][], labels: number[]): TrainingDataset {
 
 function engine(data: TrainingDataset, width: number, overrides: Partial<EngineSettings>, log = { batchSizes: [] as number[] }) {
   const mode = overrides.mode ?? "dp";
-  const w = new Float32Array(width);
+  const arena = new FloatArena(trainingArenaBytes([width], true));
+  const w = arena.floats(width);
   const graph = { params: [{ name: "w", shape: [width] }], dataInputs: [{ name: "x", dtype: "float32", shape: ["batch", width] }] };
   const e = new TrainingEngine({
     loss: "cross_entropy",
     graph,
     runStep: fakeGraph(width, mode === "dp", log),
     params: [w],
-    optimizer: createOptimizer({ kind: "sgd", lr: 1 }),
+    arena,
+    optimizer: createOptimizer({ kind: "sgd", lr: 1 }, { arena }),
     train: prepareDataset(data, graph.dataInputs, "cross_entropy", "train"),
     mode,
     batchSize: 4,

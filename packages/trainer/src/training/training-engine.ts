@@ -5,10 +5,14 @@ import type { NoiseSource } from "./noise-source.js";
 import type { Optimizer } from "./optimizer.js";
 import { samplePoisson, shuffledIndices, splitPhysical } from "./poisson-sampler.js";
 import type { RandomSource } from "./random-source.js";
+import { arenaBytes, type FloatArena } from "./simd/float-arena.js";
 import type { EpochMetrics, EvaluationResult, TrainingProgress } from "./training-types.js";
 
-/** Runs one ONNX graph: feeds in, outputs out (an onnxruntime session's `run`, or a fake in tests). */
-export type RunGraph = (feeds: Record<string, ort.Tensor>) => Promise<Record<string, ort.OnnxValue>>;
+/**
+ * Runs one ONNX graph: feeds in, outputs out (an onnxruntime session's `run`). With `fetches`,
+ * only those outputs come back, and those given as tensors are written into them.
+ */
+export type RunGraph = (feeds: Record<string, ort.Tensor>, fetches?: Record<string, ort.Tensor | null>) => Promise<Record<string, ort.OnnxValue>>;
 
 /** What the engine needs of the training graph (see buildTrainingGraph). */
 export interface StepGraph {
@@ -21,8 +25,14 @@ export interface EngineSettings {
   readonly loss: string;
   readonly graph: StepGraph;
   readonly runStep: RunGraph;
-  /** Current parameters, in graph.params order; updated in place. */
+  /** Current parameters, in graph.params order, allocated in `arena`; updated in place. */
   readonly params: readonly Float32Array[];
+  /**
+   * Where the parameters, gradient sums and optimizer state live, so onnxruntime writes
+   * gradients straight into them and the SIMD kernels update them in place; needs room for
+   * two more arrays of each parameter's size (see trainingArenaBytes).
+   */
+  readonly arena: FloatArena;
   readonly optimizer: Optimizer;
   readonly train: PreparedDataset;
   /** "dp": Poisson sampling, clipping, noise; "non-private": shuffled fixed batches, mean gradients. */
@@ -35,6 +45,17 @@ export interface EngineSettings {
   readonly samplingRandom: RandomSource;
   /** Source of the DP noise (the OS CSPRNG in any run whose guarantee matters); required in dp mode, unused otherwise. */
   readonly noise?: NoiseSource;
+}
+
+/**
+ * Arena bytes a training run needs for parameters of these lengths: the parameters, the
+ * engine's gradient sums and scratch, up to two optimizer state arrays each, and with DP the
+ * noise source's float64 staging for the largest parameter.
+ */
+export function trainingArenaBytes(lengths: readonly number[], dp: boolean): number {
+  const perCopy = lengths.reduce((n, length) => n + arenaBytes(length), 0);
+  const largest = lengths.reduce((n, length) => Math.max(n, length), 0);
+  return 5 * perCopy + (dp ? arenaBytes(largest, 8) : 0);
 }
 
 /** Options of one run of epochs. */
@@ -60,6 +81,11 @@ export class TrainingEngine {
   readonly #buffers: BatchBuffers;
   readonly #feeds: Record<string, ort.Tensor>;
   readonly #gradSums: Float32Array[];
+  /** A later physical batch's gradients, added into #gradSums. */
+  readonly #gradScratch: Float32Array[];
+  /** Outputs of a logical step's first physical batch (gradients into #gradSums) and of later ones (into #gradScratch). */
+  readonly #fetchFirst: Record<string, ort.Tensor | null>;
+  readonly #fetchLater: Record<string, ort.Tensor | null>;
   /** Model output row shape (without the batch axis), learned by {@link warmUp}. */
   outputRow: number[] = [];
   stepsTaken = 0;
@@ -80,7 +106,15 @@ export class TrainingEngine {
     settings.graph.params.forEach((spec, k) => {
       this.#feeds[spec.name] = new ort.Tensor("float32", settings.params[k]!, [...spec.shape]);
     });
-    this.#gradSums = settings.params.map((q) => new Float32Array(q.length));
+    this.#gradSums = settings.params.map((q) => settings.arena.floats(q.length));
+    this.#gradScratch = settings.params.map((q) => settings.arena.floats(q.length));
+    const fetches = (into: Float32Array[]): Record<string, ort.Tensor | null> => {
+      const f: Record<string, ort.Tensor | null> = { losses: null, logits: null };
+      settings.graph.params.forEach((spec, k) => (f[`grad:${spec.name}`] = new ort.Tensor("float32", into[k]!, [...spec.shape])));
+      return f;
+    };
+    this.#fetchFirst = fetches(this.#gradSums);
+    this.#fetchLater = fetches(this.#gradScratch);
   }
 
   /** One forward/backward on the first records: learns the output shape and checks labels before any update. */
@@ -150,15 +184,8 @@ export class TrainingEngine {
     // An empty Poisson sample is still a step: the update is pure noise, as the analysis assumes.
     for (const chunk of splitPhysical(indices, s.physicalBatchSize)) {
       this.#buffers.fill(s.train, chunk);
-      const out = await this.#runPhysical();
-      s.graph.params.forEach((spec, k) => {
-        const grad = out[`grad:${spec.name}`] as ort.Tensor | undefined;
-        if (grad === undefined) throw new TrainerError("invalid-model", `the training graph has no output 'grad:${spec.name}'`);
-        const data = grad.data as Float32Array;
-        const sum = this.#gradSums[k]!;
-        if (firstChunk) sum.set(data);
-        else for (let i = 0; i < sum.length; i++) sum[i] = sum[i]! + data[i]!;
-      });
+      const out = await this.#runPhysical(firstChunk ? this.#fetchFirst : this.#fetchLater);
+      if (!firstChunk) this.#gradSums.forEach((sum, k) => s.arena.kernels.add_into(sum.byteOffset, this.#gradScratch[k]!.byteOffset, sum.length));
       firstChunk = false;
       const losses = (out["losses"] as ort.Tensor).data as Float32Array;
       for (let i = 0; i < chunk.length; i++) stats.loss += losses[i]!;
@@ -169,17 +196,16 @@ export class TrainingEngine {
     if (s.mode === "dp") {
       // Divide by the expected batch size q * N, never the private actual size.
       s.noise!.addTo(this.#gradSums, noiseMultiplier * s.maxGradNorm, 1 / s.batchSize);
+      s.optimizer.step(s.params, this.#gradSums);
     } else {
-      const scale = 1 / Math.max(1, indices.length);
-      for (const g of this.#gradSums) for (let i = 0; i < g.length; i++) g[i] = g[i]! * scale;
+      s.optimizer.step(s.params, this.#gradSums, 1 / Math.max(1, indices.length));
     }
-    s.optimizer.step(s.params, this.#gradSums);
     return stats;
   }
 
-  async #runPhysical(): Promise<Record<string, ort.OnnxValue>> {
+  async #runPhysical(fetches?: Record<string, ort.Tensor | null>): Promise<Record<string, ort.OnnxValue>> {
     try {
-      return await this.#s.runStep(this.#feeds);
+      return await this.#s.runStep(this.#feeds, fetches);
     } catch (cause) {
       throw new TrainerError("invalid-model", `onnxruntime failed to run the training step: ${(cause as Error).message}`, { cause });
     }
