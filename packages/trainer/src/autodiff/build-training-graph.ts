@@ -1,5 +1,5 @@
 import { clone, create } from "@bufbuild/protobuf";
-import { GraphProtoSchema, ModelProtoSchema, type NodeProto, NodeProtoSchema, OperatorSetIdProtoSchema } from "../onnx/gen/onnx_pb.js";
+import { GraphProtoSchema, ModelProtoSchema, type NodeProto, NodeProtoSchema, OperatorSetIdProtoSchema, type TensorProto } from "../onnx/gen/onnx_pb.js";
 import { decodeModel, defaultOpsetVersion, encodeModel } from "../onnx/model-io.js";
 import { OnnxDataType, tensorDims, tensorToNumbers } from "../onnx/tensor-data.js";
 import { TrainerError } from "../trainer-error.js";
@@ -12,8 +12,9 @@ import { separableMaxPool } from "./max-pool-grad.js";
 import { checkParameterViews } from "./parameter-views.js";
 import { checkSampleIndependence } from "./sample-independence.js";
 import type { PerSampleUse } from "./per-sample-norms.js";
+import { blockMatMulRows } from "./row-blocked-matmul.js";
 import { inferShapes } from "./shape-inference.js";
-import { dimOf, staticDim } from "./sym-dim.js";
+import { BATCH, dimOf, staticDim } from "./sym-dim.js";
 import type { TensorInfo } from "./tensor-info.js";
 import { nonDifferentiableOps, vjpRules } from "./vjp-rules.js";
 
@@ -38,6 +39,12 @@ export interface BuildTrainingGraphOptions {
    * training graph is specialized to them; default: the model's own static sizes.
    */
   readonly inputShapes?: Readonly<Record<string, readonly number[]>>;
+  /**
+   * The one number of rows every run will feed (the trainer's fixed physical batch size): lets
+   * the graph block large matrix products for the cache (row-blocked-matmul.ts). The graph then
+   * refuses other batch sizes; default: any batch size.
+   */
+  readonly physicalBatchSize?: number;
 }
 
 /** One training step as an ONNX model; see {@link buildTrainingGraph}. */
@@ -105,12 +112,7 @@ export function buildTrainingGraph(model: Uint8Array, options: BuildTrainingGrap
 
   const data = resolveDataInputs(dataInputs, options.inputShapes ?? {});
   const known = new Map<string, TensorInfo>(data.infos);
-  for (const t of graph.initializer) {
-    const dims = tensorDims(t);
-    const n = dims.reduce((a, c) => a * c, 1);
-    const small = !trainableNames.has(t.name) && n <= 64 && t.dataType !== OnnxDataType.STRING;
-    known.set(t.name, { dtype: t.dataType, shape: dims.map(dimOf), ...(small ? { value: tensorToNumbers(t).map(dimOf) } : {}) });
-  }
+  for (const t of graph.initializer) known.set(t.name, initializerInfo(t, trainableNames.has(t.name)));
   const fwdGraph = create(GraphProtoSchema, { node: forward });
   const infos = inferShapes(fwdGraph, opset, known);
   const info = (name: string): TensorInfo => infos.get(name) ?? { dtype: 0, shape: undefined };
@@ -163,9 +165,19 @@ export function buildTrainingGraph(model: Uint8Array, options: BuildTrainingGrap
     valueInfo("sample_mask", OnnxDataType.FLOAT, ["batch"]),
     ...(dp ? [valueInfo("max_grad_norm", OnnxDataType.FLOAT, [])] : []),
   ];
+  let nodes = [...forward, ...builder.nodes, ...finals];
+  if (options.physicalBatchSize !== undefined) {
+    const constants = new Map(known);
+    for (const t of builder.initializers) constants.set(t.name, initializerInfo(t, false));
+    constants.set("labels", { dtype: lossParts.labels.dtype, shape: lossParts.labels.shape.map((d) => (d === "batch" ? BATCH : dimOf(Number(d)))) });
+    constants.set("sample_mask", { dtype: OnnxDataType.FLOAT, shape: [BATCH] });
+    constants.set("max_grad_norm", { dtype: OnnxDataType.FLOAT, shape: [] });
+    const all = inferShapes(create(GraphProtoSchema, { node: nodes }), builder.opset, constants);
+    nodes = blockMatMulRows(nodes, all, options.physicalBatchSize, builder);
+  }
   const newGraph = create(GraphProtoSchema, {
     name: `${graph.name || "model"}_training_step`,
-    node: [...forward, ...builder.nodes, ...finals],
+    node: nodes,
     initializer: [...graph.initializer.filter((t) => !trainableNames.has(t.name)), ...builder.initializers],
     input: inputs,
     output: named.map((o) => valueInfo(o.name, o.dtype, o.dims)),
@@ -177,6 +189,14 @@ export function buildTrainingGraph(model: Uint8Array, options: BuildTrainingGrap
     create(OperatorSetIdProtoSchema, { domain: "", version: BigInt(builder.opset) }),
   ];
   return { model: encodeModel(m), params, dataInputs: data.described };
+}
+
+/** What shape inference knows of an initializer: its shape, and its values when small and constant. */
+function initializerInfo(t: TensorProto, trainable: boolean): TensorInfo {
+  const dims = tensorDims(t);
+  const n = dims.reduce((a, c) => a * c, 1);
+  const small = !trainable && n <= 64 && t.dataType !== OnnxDataType.STRING;
+  return { dtype: t.dataType, shape: dims.map(dimOf), ...(small ? { value: tensorToNumbers(t).map(dimOf) } : {}) };
 }
 
 function refuseUnsupported(nodes: readonly NodeProto[], paramDependent: ReadonlySet<string>): void {

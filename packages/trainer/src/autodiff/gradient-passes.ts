@@ -1,5 +1,6 @@
 import type { NodeProto } from "../onnx/gen/onnx_pb.js";
 import { scaleByBatch } from "./batch-layout.js";
+import { findGelus, geluGradient } from "./gelu-fusion.js";
 import type { GraphBuilder } from "./graph-builder.js";
 import { isDifferentiableInput } from "./model-analysis.js";
 import { type PerSampleUse, perSampleUse } from "./per-sample-norms.js";
@@ -60,10 +61,22 @@ function context(b: GraphBuilder, fwd: ForwardGraph, node: NodeProto, gradOut: r
  */
 export function backwardPass(b: GraphBuilder, fwd: ForwardGraph, grads: GradientMap): ParameterUse[] {
   const uses: ParameterUse[] = [];
+  const gelus = findGelus(fwd);
+  const fused = new Set([...gelus.values()].flatMap((m) => [...m.inner]));
   for (let k = fwd.nodes.length - 1; k >= 0; k--) {
     const node = fwd.nodes[k];
-    if (node === undefined) continue;
+    if (node === undefined || fused.has(node)) continue;
     const gradOut = node.output.map((o) => (fwd.isActivation(o) ? grads.total(o) : undefined));
+    const gelu = gelus.get(node);
+    if (gelu !== undefined) {
+      // Its inner nodes take constants only besides x, so no parameter use is skipped.
+      const g = gradOut[0];
+      if (g !== undefined) {
+        b.scope = node.name;
+        grads.add(gelu.x, geluGradient(b, gelu, g));
+      }
+      continue;
+    }
     const rule = vjpRules.get(node.opType);
     if (gradOut.every((g) => g === undefined) || rule === undefined) continue;
     const want = node.input.map((i, j) => i !== "" && fwd.isActivation(i) && isDifferentiableInput(node.opType, j));

@@ -4,6 +4,7 @@ import * as ort from "onnxruntime-node";
 import { readInitializers } from "../onnx/initializers.js";
 import { attr } from "./attributes.js";
 import { buildTrainingGraph } from "./build-training-graph.js";
+import { decodeModel } from "../onnx/model-io.js";
 import { checkGradients } from "./testing/gradient-check.js";
 import { type TinyModelSpec, type TinyNode, randn, tinyModel } from "./testing/tiny-model.js";
 
@@ -51,10 +52,22 @@ const unaryOps: [string, TinyNode["attrs"]?, number?][] = [
   ["HardSigmoid", [attr.float("alpha", 0.4)], 1e-3], ["HardSwish", [], 1e-3],
 ];
 
+/** nn.GELU() as torch.onnx exports it: (h * (Erf(h / sqrt2) + 1)) * 0.5. */
+const GELU_DIV: TinyNode[] = [n("Div", ["h", "sqrt2"], ["u"]), n("Erf", ["u"], ["e"]), n("Add", ["e", "one"], ["a"]), n("Mul", ["h", "a"], ["m"]), n("Mul", ["m", "half"], ["y"])];
+const GELU_CONSTS: TinyModelSpec["consts"] = [
+  { name: "sqrt2", shape: [], float: Float32Array.of(Math.SQRT2) },
+  { name: "isqrt2", shape: [], float: Float32Array.of(Math.SQRT1_2) },
+  { name: "one", shape: [], float: Float32Array.of(1) },
+  { name: "half", shape: [], float: Float32Array.of(0.5) },
+];
+
 const cases: Case[] = [
   ...unaryOps.map(([op, attrs, eps]): Case => ({ name: op, x: [B, 4, 5], nodes: [n(op, ["h"], ["y"], attrs)], y: [B, 4, 5], ...(eps ? { epsilon: eps } : {}) })),
   { name: "Sqrt/Log/Reciprocal", x: [B, 4], nodes: [n("Mul", ["h", "h"], ["h2"]), n("Add", ["h2", "one"], ["h3"]), n("Sqrt", ["h3"], ["s"]), n("Log", ["h3"], ["l"]), n("Reciprocal", ["h3"], ["r"]), n("Sum", ["s", "l", "r"], ["y"])], y: [B, 4], consts: [{ name: "one", shape: [], float: Float32Array.of(1) }] },
   { name: "Gelu (opset 20, exact and tanh)", opset: 20, x: [B, 6], nodes: [n("Gelu", ["h"], ["a"]), n("Gelu", ["h"], ["t"], [attr.string("approximate", "tanh")]), n("Add", ["a", "t"], ["y"])], y: [B, 6] },
+  { name: "GELU as torch.onnx exports it (Div by sqrt2; fused rule)", x: [B, 6], nodes: GELU_DIV, y: [B, 6], consts: GELU_CONSTS },
+  { name: "GELU with Mul by 1/sqrt2, operands swapped (fused rule)", x: [B, 6], nodes: [n("Mul", ["isqrt2", "h"], ["u"]), n("Erf", ["u"], ["e"]), n("Add", ["one", "e"], ["a"]), n("Mul", ["a", "h"], ["m"]), n("Mul", ["half", "m"], ["y"])], y: [B, 6], consts: GELU_CONSTS },
+  { name: "GELU whose Erf output is used again (not fused)", x: [B, 6], nodes: [...GELU_DIV.slice(0, 4), n("Mul", ["m", "half"], ["g"]), n("Add", ["g", "e"], ["y"])], y: [B, 6], consts: GELU_CONSTS },
   { name: "PRelu", x: [B, 3, 4], nodes: [n("PRelu", ["h", "slope"], ["y"])], y: [B, 3, 4], params: [{ name: "slope", shape: [3, 1] }], epsilon: 1e-3 },
   { name: "Max/Min", x: [B, 5], nodes: [n("Max", ["h", "p1"], ["a"]), n("Min", ["p2", "h"], ["m"]), n("Add", ["a", "m"], ["y"])], y: [B, 5], params: [{ name: "p1", shape: [5] }, { name: "p2", shape: [1] }], epsilon: 1e-3 },
   { name: "Pad (constant, negative crop) and Tile", x: [B, 3, 4], nodes: [n("Pad", ["h", "pads"], ["p"]), n("Tile", ["p", "reps"], ["y"])], y: [B, 10, 3], consts: [{ name: "pads", shape: [6], int64: [0, 1, 0, 0, 1, -1] }, { name: "reps", shape: [3], int64: [1, 2, 1] }] },
@@ -224,5 +237,16 @@ describe("cross-sample ops without DP", () => {
     const labels = new ort.Tensor("float32", randn(B * 3, 21), [B, 3]);
     const r = await checkGradients(model, { x: { dtype: "float32", shape: [B, 3], data: randn(B * 3, 22) } }, "mse", labels, { nonPrivateOnly: true });
     assert.ok(r.finiteDifferenceError < 2e-2, `fd ${r.finiteDifferenceError}`);
+  });
+});
+
+describe("GELU fusion", () => {
+  it("differentiates an exported GELU as one rule, skipping its inner nodes' rules", () => {
+    const model = tinyModel({ opset: 17, inputs: [{ name: "x", shape: [B, 6] }], params: [{ name: "p0", shape: [6] }], consts: GELU_CONSTS, nodes: [n("Mul", ["x", "p0"], ["h"]), ...GELU_DIV], output: { name: "y", shape: [B, 6] } });
+    const names = decodeModel(buildTrainingGraph(model, { loss: "mse", mode: "non-private" }).model).graph!.node.map((x) => x.name);
+    const erf = names.find((x) => x.startsWith("Erf_"))!;
+    assert.ok(erf !== undefined, "the forward keeps its Erf");
+    assert.ok(!names.some((x) => x.startsWith(`__ad/${erf}/`)), "no backward node comes from the Erf's own rule");
+    assert.ok(names.some((x) => /^__ad\/Mul_\d+\/Exp/.test(x)), "the fused rule (under the last Mul) computes exp(-u^2)");
   });
 });

@@ -47,7 +47,11 @@ export class TrainerCore {
   static async create(options: TrainerOptions): Promise<TrainerCore> {
     const o = validateTrainerOptions(options);
     const mode = o.privacy.mode;
-    const graph = buildTrainingGraph(o.model, { loss: o.loss, mode, ...(o.frozen ? { frozen: o.frozen } : {}), ...(o.output ? { output: o.output } : {}) });
+    // Every run feeds the same number of rows, so the graph is built for it (it blocks large
+    // products for the cache); the dataset's size comes from its labels, checked just below.
+    const records = o.train.labels.shape[0];
+    const rows = records !== undefined && Number.isInteger(records) && records >= o.batchSize ? physicalBatchSize(mode, o.batchSize, records, o.maxBatchSize) : undefined;
+    const graph = buildTrainingGraph(o.model, { loss: o.loss, mode, ...(o.frozen ? { frozen: o.frozen } : {}), ...(o.output ? { output: o.output } : {}), ...(rows === undefined ? {} : { physicalBatchSize: rows }) });
     const initial = readInitializers(o.model);
     const inits = graph.params.map((p) => {
       const init = initial.get(p.name);
@@ -77,7 +81,7 @@ export class TrainerCore {
       train,
       mode,
       batchSize: o.batchSize,
-      physicalBatchSize: physicalBatchSize(mode, o.batchSize, train.size, o.maxBatchSize),
+      physicalBatchSize: rows ?? physicalBatchSize(mode, o.batchSize, train.size, o.maxBatchSize),
       maxGradNorm: o.privacy.mode === "dp" ? o.privacy.maxGradNorm : 0,
       samplingRandom: o.seed === undefined ? createSecureRandom() : createSeededRandom(o.seed, "sampling"),
       ...(noise === undefined ? {} : { noise }),
