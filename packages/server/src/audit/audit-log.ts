@@ -28,8 +28,13 @@ export type AuditRecord = Pick<AuditEntry, "caller" | "method" | "object" | "out
 export interface AuditLog {
   /** Chains the record and queues it for writing (see {@link createAuditLog}). */
   append(record: AuditRecord): AuditEntry;
-  /** Writes the queued entries now. */
+  /** Writes the queued entries now; throws when the database refuses them (they stay queued). */
   flush(): void;
+  /**
+   * False while entries cannot be written (the last write failed and a retry, made by this
+   * call, failed too). The server refuses calls meanwhile: nothing may run unaudited.
+   */
+  writable(): boolean;
   /** Entries with seq > `afterSeq` (default 0), oldest first, at most `limit` (default 1000). */
   list(options?: { afterSeq?: number; limit?: number }): AuditEntry[];
   /** The newest entry's hash: a commitment to the whole log so far (issue 6 signs it). */
@@ -63,7 +68,7 @@ function hashEntryFast(prevHash: string, e: Omit<AuditEntry, "prevHash" | "hash"
 export interface AuditLogOptions {
   /** Injected clock; default `() => new Date()`. */
   readonly now?: () => Date;
-  /** Called when a batch could not be written (the log then reloads its head from the database). */
+  /** Called when a batch could not be written (its entries stay queued, and are retried). */
   readonly onWriteError?: (err: unknown) => void;
 }
 
@@ -74,6 +79,9 @@ export interface AuditLogOptions {
  * transaction per event-loop turn, so a burst of calls costs one commit, not one each. Reads
  * (`list`, `head`, `verify`) and `flush` write what is pending first; the server flushes
  * before it closes the database. A process crash can lose the entries of the current turn.
+ * A batch the database refuses (disk full, I/O error) is kept, in chain order, and written
+ * with the next one: entries are never dropped, and {@link AuditLog.writable} tells the server
+ * to stop serving until they are on disk.
  */
 export function createAuditLog(db: SanctumDatabase, options: AuditLogOptions = {}): AuditLog {
   const now = options.now ?? (() => new Date());
@@ -83,23 +91,25 @@ export function createAuditLog(db: SanctumDatabase, options: AuditLogOptions = {
   );
   const select = db.prepare("SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?");
   const headRow = () => (last.get() as { seq: number; hash: string } | undefined) ?? { seq: 0, hash: GENESIS };
-  // This process is the only writer, so the head lives in memory (reloaded if a write fails).
+  // This process is the only writer, so the head lives in memory; queued entries are never
+  // dropped, so it stays right even when a write fails.
   let head = headRow();
   let pending: AuditEntry[] = [];
   let scheduled = false;
+  let failing = false;
   const writeAll = db.transaction((entries: readonly AuditEntry[]) => {
     for (const e of entries) insert.run(e.seq, e.time, e.caller, e.method, e.object, e.outcome, e.prevHash, e.hash);
   });
   const flush = () => {
     if (pending.length === 0) return;
-    const batch = pending;
-    pending = [];
     try {
-      writeAll(batch);
+      writeAll(pending);
     } catch (err) {
-      head = headRow();
+      failing = true;
       throw err;
     }
+    pending = [];
+    failing = false;
   };
   const flushSoon = () => {
     scheduled = false;
@@ -122,6 +132,15 @@ export function createAuditLog(db: SanctumDatabase, options: AuditLogOptions = {
       return entry;
     },
     flush,
+    writable() {
+      if (!failing) return true;
+      try {
+        flush();
+      } catch (err) {
+        options.onWriteError?.(err);
+      }
+      return !failing;
+    },
     list(opts = {}) {
       flush();
       return (select.all(opts.afterSeq ?? 0, opts.limit ?? 1000) as Row[]).map(fromRow);

@@ -1,16 +1,25 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
-import { createContextValues, type StreamRequest, type StreamResponse, type UnaryRequest, type UnaryResponse } from "@connectrpc/connect";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { Code, ConnectError, createContextValues, type StreamRequest, type StreamResponse, type UnaryRequest, type UnaryResponse } from "@connectrpc/connect";
 import { pino } from "pino";
-import type { AuditLog, AuditRecord } from "../../audit/audit-log.js";
+import { createAuditLog, type AuditLog, type AuditRecord } from "../../audit/audit-log.js";
+import { openDatabase, type SanctumDatabase } from "../../storage/database.js";
 import { ServerError } from "../../server-error.js";
 import { AUDIT_NOTE } from "../call-context.js";
 import { auditTrail } from "./audit-trail.js";
 
-function recorder(): { audit: AuditLog; entries: AuditRecord[] } {
-  const entries: AuditRecord[] = [];
-  const audit = { append: (r: AuditRecord) => entries.push(r) } as unknown as AuditLog;
-  return { audit, entries };
+/** A real audit log on a fresh database; `entries` reads back what it wrote. */
+function recorder(): { audit: AuditLog; entries: () => AuditRecord[]; db: SanctumDatabase } {
+  const dir = mkdtempSync(join(tmpdir(), "sanctum-audit-trail-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const db = openDatabase({ path: join(dir, "db") });
+  after(() => db.close());
+  const audit = createAuditLog(db);
+  const entries = () => audit.list().map(({ caller, method, object, outcome }) => ({ caller, method, object, outcome }));
+  return { audit, entries, db };
 }
 
 const request = (method: string, methodKind: string) =>
@@ -30,11 +39,11 @@ describe("audit trail", () => {
         })(),
       }) as unknown as StreamResponse;
     const res = (await auditTrail({ audit, logger: pino({ level: "silent" }) })(next as never)(req)) as StreamResponse;
-    assert.equal(entries.length, 0, "nothing is recorded before the stream ran");
+    assert.equal(entries().length, 0, "nothing is recorded before the stream ran");
     await assert.rejects(async () => {
       for await (const _ of res.message) void _;
     });
-    assert.deepEqual(entries, [{ caller: "anonymous", method: "TrainingService/DownloadWeights", object: "run_1", outcome: "permission_denied" }]);
+    assert.deepEqual(entries(), [{ caller: "anonymous", method: "TrainingService/DownloadWeights", object: "run_1", outcome: "permission_denied" }]);
   });
 
   it("records a unary call when the handler returned", async () => {
@@ -45,6 +54,29 @@ describe("audit trail", () => {
       return { stream: false } as unknown as UnaryResponse;
     };
     await auditTrail({ audit, logger: pino({ level: "silent" }) })(next as never)(req);
-    assert.deepEqual(entries, [{ caller: "anonymous", method: "TrainingService/GetTraining", object: "run_2", outcome: "ok" }]);
+    assert.deepEqual(entries(), [{ caller: "anonymous", method: "TrainingService/GetTraining", object: "run_2", outcome: "ok" }]);
+  });
+
+  it("fails closed: while the log cannot be written no call runs, and nothing recorded is lost", async () => {
+    const { audit, entries, db } = recorder();
+    let ran = 0;
+    const next = async (): Promise<UnaryResponse> => {
+      ran++;
+      return { stream: false } as unknown as UnaryResponse;
+    };
+    const call = () => auditTrail({ audit, logger: pino({ level: "silent" }) })(next as never)(request("GetTraining", "unary") as UnaryRequest);
+    await call();
+    audit.flush();
+    // The disk refuses writes (a trigger stands in for ENOSPC / EIO).
+    db.exec("CREATE TRIGGER refuse BEFORE INSERT ON audit_log BEGIN SELECT RAISE(FAIL, 'disk full'); END");
+    await call();
+    assert.throws(() => audit.flush(), /disk full/);
+    await assert.rejects(call(), (e: ConnectError) => e.code === Code.Unavailable && /cannot write its audit log/.test(e.message));
+    assert.equal(ran, 2, "the refused call never reached its handler");
+    db.exec("DROP TRIGGER refuse");
+    await call();
+    assert.equal(ran, 3, "calls run again once the log can be written");
+    assert.deepEqual(entries().map((e) => e.outcome), ["ok", "ok", "unavailable", "ok"], "the entries queued while failing were written, in order");
+    assert.equal(audit.verify(), undefined, "and the chain is intact");
   });
 });

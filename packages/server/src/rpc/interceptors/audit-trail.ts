@@ -1,4 +1,4 @@
-import type { Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import type { AuditLog } from "../../audit/audit-log.js";
 import { AUDIT_NOTE, CALL_TRACE, CALLER, type AuditNote } from "../call-context.js";
@@ -6,7 +6,8 @@ import { outcomeOf } from "../to-connect-error.js";
 
 /**
  * Appends every call to the hash-chained audit log once it ended: caller, method, the object
- * the handler noted, and the outcome code. Never any data. Logs one line per call too.
+ * the handler noted, and the outcome code. Never any data. Logs one line per call too. Fails
+ * closed: while the log cannot be written, calls are refused before they run.
  */
 export function auditTrail(options: { readonly audit: AuditLog; readonly logger: Logger }): Interceptor {
   return (next) =>
@@ -17,6 +18,10 @@ export function auditTrail(options: { readonly audit: AuditLog; readonly logger:
       req.contextValues.set(AUDIT_NOTE, note);
       const method = methodName(req.service.name, req.method.name);
       const started = performance.now();
+      if (!options.audit.writable()) {
+        options.audit.append({ caller: req.contextValues.get(CALLER) ?? "anonymous", method, object: "", outcome: "unavailable" });
+        throw new ConnectError("the server cannot write its audit log, so it refuses every call until it can; its operator must check the data disk (full or read-only?)", Code.Unavailable);
+      }
       const record = (failure: unknown) => {
         const caller = req.contextValues.get(CALLER) ?? "anonymous";
         const outcome = outcomeOf(failure);
