@@ -113,6 +113,7 @@ export function buildTrainingGraph(model: Uint8Array, options: BuildTrainingGrap
     if (taken.has(r) && !(r === "logits" && r === outputName)) throw new TrainerError("invalid-model", `the model already uses the name "${r}", which the training graph reserves; rename it on export`);
   }
   const builder = new GraphBuilder(Math.max(opset, 17), taken);
+  builder.nchwcBlock = block;
   const forward = ancestorsOf(graph, [outputName]);
   addAuxiliaryOutputs(forward, builder);
 
@@ -179,11 +180,18 @@ export function buildTrainingGraph(model: Uint8Array, options: BuildTrainingGrap
   builder.scope = "nchwc";
   const allNodes = [...forward, ...builder.nodes, ...finals];
   const graphOutputs = new Set(named.map((o) => o.name));
-  const nodes = block === undefined ? allNodes : lowerToNchwc(builder, allNodes, info, graphOutputs, block);
+  const initializers = new Map([...graph.initializer, ...builder.initializers].map((t) => [t.name, t]));
+  const isScalarConstant = (name: string): boolean => {
+    const t = initializers.get(name);
+    return t !== undefined && !trainableNames.has(name) && tensorDims(t).reduce((a, c) => a * c, 1) === 1;
+  };
+  const nodes = block === undefined ? allNodes : lowerToNchwc(builder, allNodes, info, graphOutputs, block, isScalarConstant);
+  // Constants of nodes the NCHWc lowering dropped would make onnxruntime warn.
+  const used = new Set(nodes.flatMap((n) => n.input));
   const newGraph = create(GraphProtoSchema, {
     name: `${graph.name || "model"}_training_step`,
     node: nodes,
-    initializer: [...graph.initializer.filter((t) => !trainableNames.has(t.name)), ...builder.initializers],
+    initializer: [...graph.initializer.filter((t) => !trainableNames.has(t.name)), ...builder.initializers.filter((t) => used.has(t.name))],
     input: inputs,
     output: named.map((o) => valueInfo(o.name, o.dtype, o.dims)),
   });

@@ -1,15 +1,17 @@
 import { create } from "@bufbuild/protobuf";
 import { type AttributeProto, type NodeProto, NodeProtoSchema } from "../onnx/gen/onnx_pb.js";
 import { attr, attrInt } from "./attributes.js";
-import type { GraphBuilder } from "./graph-builder.js";
+import { type GraphBuilder, NCHWC_DOMAIN } from "./graph-builder.js";
 import { staticDim } from "./sym-dim.js";
 import type { TensorInfo } from "./tensor-info.js";
 
-/** onnxruntime's domain of the NCHWc (channel-blocked) CPU kernels. */
-export const NCHWC_DOMAIN = "com.microsoft.nchwc";
+export { NCHWC_DOMAIN };
 
 /** Activations MLAS fuses into an NCHWc convolution (onnxruntime's NchwcTransformer fuses the same). */
 const FUSABLE = new Set(["Relu", "Tanh", "Sigmoid"]);
+
+/** Float elementwise ops that run unchanged on blocked tensors of one shape. */
+const ELEMENTWISE = new Set(["Add", "Sub", "Mul", "Div", "Neg", "Sum", "Tanh", "Relu", "Sigmoid", "Sqrt", "Exp", "Abs"]);
 
 function isDefault(n: NodeProto): boolean {
   return n.domain === "" || n.domain === "ai.onnx";
@@ -45,9 +47,11 @@ function dims4(info: (name: string) => TensorInfo, name: string, from = 0): numb
  * below `block` or a multiple of it (the conditions of onnxruntime's transformer). `block` is
  * the NCHWc block size of the machine that runs the graph (see detectNchwcBlockSize).
  */
-export function lowerToNchwc(b: GraphBuilder, nodes: readonly NodeProto[], info: (name: string) => TensorInfo, graphOutputs: ReadonlySet<string>, block: number): NodeProto[] {
+export function lowerToNchwc(b: GraphBuilder, nodes: readonly NodeProto[], info: (name: string) => TensorInfo, graphOutputs: ReadonlySet<string>, block: number, isScalarConstant: (name: string) => boolean): NodeProto[] {
   const consumers = new Map<string, NodeProto[]>();
   for (const n of nodes) for (const i of n.input) if (i !== "") consumers.set(i, [...(consumers.get(i) ?? []), n]);
+  const producer = new Map<string, NodeProto>();
+  for (const n of nodes) for (const o of n.output) producer.set(o, n);
   const eligibleConv = (n: NodeProto): boolean => {
     if (n.opType !== "Conv" || !isDefault(n) || attrInt(n, "group", 1) !== 1) return false;
     const w = dims4(info, n.input[1] ?? "");
@@ -62,24 +66,45 @@ export function lowerToNchwc(b: GraphBuilder, nodes: readonly NodeProto[], info:
     return c.length === 1 && !graphOutputs.has(name) ? c[0] : undefined;
   };
 
-  // Decide: blocked twin of each tensor produced by a lowered node (by original name).
-  const blocked = new Map<string, { name: string; channels: number }>();
+  // Decide, in graph order: the blocked twin of each NCHW tensor that has one (its NCHW shape
+  // without the batch, when known), and which nodes run on the twins.
+  const twins = new Map<string, { name: string; shape: readonly number[] | undefined }>();
   const fusedInto = new Map<NodeProto, NodeProto>();
   const lowered = new Set<NodeProto>();
+  /** ReorderInput nodes whose input has a twin: their output is that twin. */
+  const alias = new Map<string, string>();
+  const dropped = new Set<NodeProto>();
   for (const n of nodes) {
+    if (fusedInto.has(n)) continue;
     if (eligibleConv(n)) {
       const act = single(n.output[0] ?? "");
       const fused = act !== undefined && isDefault(act) && FUSABLE.has(act.opType) ? act : undefined;
       if (fused !== undefined) fusedInto.set(fused, n);
       const out = (fused ?? n).output[0] ?? "";
-      blocked.set(out, { name: b.fresh("nchwc"), channels: dims4(info, n.input[1] ?? "")?.[0] ?? 0 });
+      twins.set(out, { name: b.fresh("nchwc"), shape: dims4(info, n.output[0] ?? "", 1) });
       lowered.add(n);
-    } else if (n.opType === "MaxPool" && isDefault(n) && n.output.slice(1).every((o) => o === "") && blocked.has(n.input[0] ?? "") && dims4(info, n.output[0] ?? "", 1) !== undefined) {
-      blocked.set(n.output[0] ?? "", { name: b.fresh("nchwc"), channels: blocked.get(n.input[0] ?? "")?.channels ?? 0 });
+    } else if (n.opType === "MaxPool" && isDefault(n) && n.output.slice(1).every((o) => o === "") && twins.has(n.input[0] ?? "")) {
+      twins.set(n.output[0] ?? "", { name: b.fresh("nchwc"), shape: dims4(info, n.output[0] ?? "", 1) });
       lowered.add(n);
+    } else if (n.domain === NCHWC_DOMAIN && n.opType === "ReorderInput") {
+      const t = twins.get(n.input[0] ?? "");
+      if (t !== undefined) { alias.set(n.output[0] ?? "", t.name); dropped.add(n); }
+    } else if (n.domain === NCHWC_DOMAIN && n.opType === "ReorderOutput" && attrInt(n, "channels", 0) % block === 0) {
+      // A gradient rule's result: its input is the twin.
+      const src = n.input[0] ?? "";
+      twins.set(n.output[0] ?? "", { name: alias.get(src) ?? src, shape: b.blockedShapes.get(n.output[0] ?? "") });
+    } else if (isDefault(n) && ELEMENTWISE.has(n.opType) && n.output.length === 1) {
+      // Same-shape elementwise ops (tanh's backward on blocked activations and gradients):
+      // layout-agnostic, so they run on the twins.
+      const shapes = n.input.filter((i) => !isScalarConstant(i)).map((i) => twins.get(i)?.shape);
+      const first = shapes[0];
+      if (first !== undefined && shapes.every((sh) => sh !== undefined && sh.join() === first.join())) {
+        twins.set(n.output[0] ?? "", { name: b.fresh("nchwc"), shape: first });
+        lowered.add(n);
+      }
     }
   }
-  if (lowered.size === 0) return [...nodes];
+  if (lowered.size === 0 && dropped.size === 0) return [...nodes];
 
   const out: NodeProto[] = [];
   const emit = (opType: string, inputs: readonly string[], outputs: readonly string[], attrs: readonly AttributeProto[] = [], domain = ""): void => {
@@ -88,7 +113,7 @@ export function lowerToNchwc(b: GraphBuilder, nodes: readonly NodeProto[], info:
   const reorderedInputs = new Map<string, string>();
   /** The blocked twin of `x`, reordering an NCHW tensor once. */
   const blockedInput = (x: string): string => {
-    const have = blocked.get(x)?.name ?? reorderedInputs.get(x);
+    const have = twins.get(x)?.name ?? reorderedInputs.get(x);
     if (have !== undefined) return have;
     const y = b.fresh("nchwc_in");
     emit("ReorderInput", [x], [y], [], NCHWC_DOMAIN);
@@ -97,18 +122,29 @@ export function lowerToNchwc(b: GraphBuilder, nodes: readonly NodeProto[], info:
   };
   /** ReorderOutput of a lowered node's result where a node that is not lowered (or the graph) reads it. */
   const unblock = (name: string): void => {
-    const t = blocked.get(name);
+    const t = twins.get(name);
     if (t === undefined) return;
     const readers = consumers.get(name) ?? [];
-    if (graphOutputs.has(name) || readers.some((r) => !lowered.has(r))) emit("ReorderOutput", [t.name], [name], [attr.int("channels", t.channels)], NCHWC_DOMAIN);
+    if (graphOutputs.has(name) || readers.some((r) => !lowered.has(r) && !dropped.has(r))) {
+      emit("ReorderOutput", [t.name], [name], [attr.int("channels", t.shape?.[0] ?? 0)], NCHWC_DOMAIN);
+    }
   };
   for (const n of nodes) {
-    if (fusedInto.has(n)) continue;
-    if (!lowered.has(n)) { out.push(n); continue; }
+    if (fusedInto.has(n) || dropped.has(n)) continue;
+    if (!lowered.has(n)) {
+      out.push(n.input.some((i) => alias.has(i)) ? create(NodeProtoSchema, { ...n, input: n.input.map((i) => alias.get(i) ?? i) }) : n);
+      continue;
+    }
+    const result = n.output[0] ?? "";
     if (n.opType === "MaxPool") {
       const keep = n.attribute.filter((a) => ["auto_pad", "kernel_shape", "dilations", "strides", "pads", "ceil_mode", "storage_order"].includes(a.name));
-      emit("MaxPool", [blockedInput(n.input[0] ?? "")], [blocked.get(n.output[0] ?? "")?.name ?? ""], keep, NCHWC_DOMAIN);
-      unblock(n.output[0] ?? "");
+      emit("MaxPool", [blockedInput(n.input[0] ?? "")], [twins.get(result)?.name ?? ""], keep, NCHWC_DOMAIN);
+      unblock(result);
+      continue;
+    }
+    if (n.opType !== "Conv") {
+      emit(n.opType, n.input.map((i) => (isScalarConstant(i) ? i : (twins.get(i)?.name ?? i))), [twins.get(result)?.name ?? ""], n.attribute);
+      unblock(result);
       continue;
     }
     const [x = "", w = "", bias = ""] = n.input;
@@ -126,9 +162,22 @@ export function lowerToNchwc(b: GraphBuilder, nodes: readonly NodeProto[], info:
       ...n.attribute.filter((a) => ["auto_pad", "kernel_shape", "dilations", "strides", "pads", "group"].includes(a.name)),
       ...(act !== undefined ? [attr.string("activation", act.opType)] : []),
     ];
-    const result = (act ?? n).output[0] ?? "";
-    emit("Conv", [direct ? x : blockedInput(x), wb, ...(bias !== "" ? [bias] : [])], [blocked.get(result)?.name ?? ""], attrs, NCHWC_DOMAIN);
-    unblock(result);
+    const fusedResult = (act ?? n).output[0] ?? "";
+    emit("Conv", [direct ? x : blockedInput(x), wb, ...(bias !== "" ? [bias] : [])], [twins.get(fusedResult)?.name ?? ""], attrs, NCHWC_DOMAIN);
+    unblock(fusedResult);
   }
-  return out;
+  return removeDeadNodes(out, graphOutputs);
+}
+
+/** Nodes whose outputs nothing reads (reorders made redundant above), removed to a fixpoint. */
+function removeDeadNodes(nodes: readonly NodeProto[], graphOutputs: ReadonlySet<string>): NodeProto[] {
+  const live = new Set(graphOutputs);
+  const keep: NodeProto[] = [];
+  for (let k = nodes.length - 1; k >= 0; k--) {
+    const n = nodes[k];
+    if (n === undefined || !n.output.some((o) => o !== "" && live.has(o))) continue;
+    keep.push(n);
+    for (const i of n.input) live.add(i);
+  }
+  return keep.reverse();
 }

@@ -2,6 +2,7 @@ import { TrainerError } from "../trainer-error.js";
 import { attr, attrFloat, attrInt, attrInts, attrString } from "./attributes.js";
 import { convGeometry, convWeightGrad } from "./conv-unfold.js";
 import { separableMaxPool, separableMaxPoolGrad } from "./max-pool-grad.js";
+import { polyphaseConvInputGrad } from "./nchwc-conv-grad.js";
 import { type Dim } from "./sym-dim.js";
 import { broadcastShapes } from "./shape-helpers.js";
 import { type VjpContext, type VjpRule, gradOf, reduceToShape, shapeOf, staticShape } from "./vjp-context.js";
@@ -75,7 +76,7 @@ const conv: VjpRule = (ctx) => {
     if (outputPadding.some((p, i) => p < 0 || p >= Math.max(geo.strides[i] ?? 1, geo.dilations[i] ?? 1))) {
       throw new TrainerError("unsupported-op", `Conv node "${node.name}": its geometry has no ConvTranspose inverse`);
     }
-    out[0] = b.op1("ConvTranspose", [g, w], [
+    out[0] = polyphaseConvInputGrad(b, g, w, geo, ws, xs, ys) ?? b.op1("ConvTranspose", [g, w], [
       attr.ints("kernel_shape", geo.kernel), attr.ints("strides", geo.strides), attr.ints("pads", geo.pads),
       attr.ints("dilations", geo.dilations), attr.int("group", geo.group), attr.ints("output_padding", outputPadding),
     ]);
@@ -109,7 +110,7 @@ const maxPool: VjpRule = (ctx) => {
   const { b, node } = ctx;
   if (!ctx.want[0]) return [undefined];
   const x = node.input[0] ?? "";
-  if (separableMaxPool(node)) return [separableMaxPoolGrad(b, node, x, gradOf(ctx), staticSpatial(ctx, x))];
+  if (separableMaxPool(node)) return [separableMaxPoolGrad(b, node, x, gradOf(ctx), staticSpatial(ctx, x), staticShape(ctx, x, 1)[0] ?? 0)];
   const idx = node.output[1];
   if (idx === undefined || idx === "") throw new Error("internal: MaxPool without indices");
   if (attrInt(node, "storage_order", 0) !== 0) throw new TrainerError("unsupported-op", `MaxPool node "${node.name}": storage_order=1`);
