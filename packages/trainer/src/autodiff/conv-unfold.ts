@@ -98,7 +98,7 @@ export function convWeightGrad(b: GraphBuilder, x: string, spatial: readonly num
   let xin = cg === 1 && groups === 1
     ? b.reshape(x, [1, -1, ...spatial])
     : b.reshape(b.transpose(b.reshape(x, [-1, groups, cg, ...spatial]), [2, 1, 0, ...rest]), [cg, -1, ...spatial]);
-  const gin = b.reshape(b.transpose(b.reshape(g, [-1, groups, cout / groups, ...outSpatial]), [1, 2, 0, ...rest]), [cout, -1, ...outSpatial]);
+  const gin = convGradRows(b, g, cout, groups, outSpatial);
   const ends: number[] = [];
   spatial.forEach((n, i) => {
     const k = geo.kernel[i] ?? 1, s = geo.strides[i] ?? 1, d = geo.dilations[i] ?? 1, before = geo.pads[i] ?? 0;
@@ -116,6 +116,15 @@ export function convWeightGrad(b: GraphBuilder, x: string, spatial: readonly num
   ]);
   // [Cg, Cout, K] -> [Cout, Cg, K].
   return cg === 1 ? b.reshape(dw, wShape) : b.transpose(dw, [1, 0, ...Array.from({ length: sp }, (_, i) => i + 2)]);
+}
+
+/**
+ * A Conv's output gradient as [Cout, N, out spatial] (channels first: the weight of the
+ * weight-gradient Conv); the bias gradient sums its rows over one flattened axis.
+ */
+export function convGradRows(b: GraphBuilder, g: string, cout: number, groups: number, outSpatial: readonly number[]): string {
+  const rest = outSpatial.map((_, i) => i + 3);
+  return b.reshape(b.transpose(b.reshape(g, [-1, groups, cout / groups, ...outSpatial]), [1, 2, 0, ...rest]), [cout, -1, ...outSpatial]);
 }
 
 /**
