@@ -6,6 +6,7 @@
 //        [--batch 256] [--modes forward,non-private,dp] [--profile] [--top 25]
 //        [--opt all|extended|basic] (graph optimization level of the training graphs)
 //        [--spin 1|0] (session.intra_op.allow_spinning)
+//        [--nchwc auto|off|N] (NCHWc block size passed to buildTrainingGraph; auto = detected)
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { parseArgs } from "node:util";
 import * as ort from "onnxruntime-node";
@@ -21,10 +22,14 @@ const { values: a } = parseArgs({
     top: { type: "string", default: "25" },
     opt: { type: "string", default: "all" },
     spin: { type: "string", default: "1" },
+    nchwc: { type: "string", default: "auto" },
   },
 });
 const batch = Number(a.batch), runs = Number(a.runs), threads = Number(a.threads);
 const trainer = await import("../../packages/trainer/dist/index.js");
+const { detectNchwcBlockSize } = await import("../../packages/trainer/dist/autodiff/nchwc-block-size.js");
+const nchwcBlockSize = a.nchwc === "off" ? undefined : a.nchwc === "auto" ? await detectNchwcBlockSize() : Number(a.nchwc);
+console.log(`nchwc block size: ${nchwcBlockSize ?? "off"}`);
 
 function inputsFor(model) {
   const rand = (n) => Float32Array.from({ length: n }, () => Math.random() * 2 - 1);
@@ -85,7 +90,7 @@ for (const model of a.models.split(",")) {
       s = await session(bytes, a.profile, mode);
       all = feeds;
     } else {
-      const graph = trainer.buildTrainingGraph(bytes, { loss: "cross_entropy", mode });
+      const graph = trainer.buildTrainingGraph(bytes, { loss: "cross_entropy", mode, physicalBatchSize: batch, ...(nchwcBlockSize !== undefined ? { nchwcBlockSize } : {}) });
       const init = trainer.readInitializers(bytes);
       all = { ...feeds, labels, sample_mask: new ort.Tensor("float32", new Float32Array(batch).fill(1), [batch]) };
       if (mode === "dp") all.max_grad_norm = new ort.Tensor("float32", Float32Array.of(1), []);

@@ -69,7 +69,8 @@ async function child(model, mode) {
     // "dp-graph": the DP graph (clipping included) without the noise, to split the DP overhead
     // between the graph (per-sample norms) and the noise.
     const graphMode = mode === "non-private" ? "non-private" : "dp";
-    const graph = trainer.buildTrainingGraph(bytes, { loss: "cross_entropy", mode: graphMode, physicalBatchSize: batch });
+    const nchwcBlockSize = await trainer.detectNchwcBlockSize();
+    const graph = trainer.buildTrainingGraph(bytes, { loss: "cross_entropy", mode: graphMode, physicalBatchSize: batch, ...(nchwcBlockSize === undefined ? {} : { nchwcBlockSize }) });
     const init = trainer.readInitializers(bytes);
     // As the trainer lays them out: parameters, gradient sums and optimizer state in one
     // WebAssembly arena; onnxruntime writes the gradients into it; SIMD kernels update in place.

@@ -38,6 +38,7 @@ export type { ComputeGradientsOptions, GradientReport } from "./training/compute
 
 // Autodiff (helper "autodiff"): ONNX model IO, the training-step graph, DP per-sample norms.
 export { buildTrainingGraph } from "./autodiff/build-training-graph.js";
+export { detectNchwcBlockSize } from "./autodiff/nchwc-block-size.js";
 export type { BuildTrainingGraphOptions, ParamSpec, TrainingGraph } from "./autodiff/build-training-graph.js";
 export type { DataInput } from "./autodiff/data-inputs.js";
 export type { LossName } from "./autodiff/losses.js";

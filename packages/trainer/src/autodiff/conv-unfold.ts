@@ -2,6 +2,7 @@ import type { NodeProto } from "../onnx/gen/onnx_pb.js";
 import { TrainerError } from "../trainer-error.js";
 import { attr, attrInt, attrInts, attrString } from "./attributes.js";
 import type { GraphBuilder } from "./graph-builder.js";
+import { fromBlocked, toBlocked, view5 } from "./nchwc-views.js";
 
 /** Static geometry of a Conv node (PyTorch exports explicit pads). */
 export interface ConvGeometry {
@@ -84,11 +85,20 @@ export function convWeightGrad(b: GraphBuilder, x: string, spatial: readonly num
   const sp = spatial.length;
   const groups = geo.group;
   const rest = Array.from({ length: sp }, (_, i) => i + 3);
+  const block = b.nchwcBlock;
+  const ends0 = spatial.map((n, i) => (geo.dilations[i] ?? 1) * ((geo.kernel[i] ?? 1) - 1) + (geo.strides[i] ?? 1) * ((outSpatial[i] ?? 1) - 1) + 1 - n - (geo.pads[i] ?? 0));
+  if (block !== undefined && groups === 1 && sp === 2 && cg % block === 0 && ends0.some((e) => e < 0)) {
+    // Crop the rows the conv never read in the blocked layout (runs of a channel block: the
+    // NCHW crops below copy per row), then one ReorderOutput.
+    const kept = spatial.map((n, i) => n + Math.min(0, ends0[i] ?? 0));
+    const cropped = b.op1("Slice", [view5(b, toBlocked(b, x), [cg, ...spatial], block), b.i64([0, 0]), b.i64(kept), b.i64([2, 3])]);
+    return convWeightGrad(b, fromBlocked(b, b.reshape(cropped, [0, cg, ...kept]), [cg, ...kept]), kept, g, outSpatial, wShape, geo);
+  }
   // [N, G, Cg, S] -> [Cg, G, N, S] -> [Cg, G*N, S]; [N, G, Cog, So] -> [G, Cog, N, So] -> [Cout, N, So].
   let xin = cg === 1 && groups === 1
     ? b.reshape(x, [1, -1, ...spatial])
     : b.reshape(b.transpose(b.reshape(x, [-1, groups, cg, ...spatial]), [2, 1, 0, ...rest]), [cg, -1, ...spatial]);
-  const gin = b.reshape(b.transpose(b.reshape(g, [-1, groups, cout / groups, ...outSpatial]), [1, 2, 0, ...rest]), [cout, -1, ...outSpatial]);
+  const gin = convGradRows(b, g, cout, groups, outSpatial);
   const ends: number[] = [];
   spatial.forEach((n, i) => {
     const k = geo.kernel[i] ?? 1, s = geo.strides[i] ?? 1, d = geo.dilations[i] ?? 1, before = geo.pads[i] ?? 0;
@@ -106,6 +116,15 @@ export function convWeightGrad(b: GraphBuilder, x: string, spatial: readonly num
   ]);
   // [Cg, Cout, K] -> [Cout, Cg, K].
   return cg === 1 ? b.reshape(dw, wShape) : b.transpose(dw, [1, 0, ...Array.from({ length: sp }, (_, i) => i + 2)]);
+}
+
+/**
+ * A Conv's output gradient as [Cout, N, out spatial] (channels first: the weight of the
+ * weight-gradient Conv); the bias gradient sums its rows over one flattened axis.
+ */
+export function convGradRows(b: GraphBuilder, g: string, cout: number, groups: number, outSpatial: readonly number[]): string {
+  const rest = outSpatial.map((_, i) => i + 3);
+  return b.reshape(b.transpose(b.reshape(g, [-1, groups, cout / groups, ...outSpatial]), [1, 2, 0, ...rest]), [cout, -1, ...outSpatial]);
 }
 
 /**

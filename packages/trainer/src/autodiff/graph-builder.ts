@@ -3,6 +3,9 @@ import { type AttributeProto, type NodeProto, NodeProtoSchema, type TensorProto 
 import { float32Tensor, int64Tensor } from "../onnx/tensor-data.js";
 import { attr, attrKey } from "./attributes.js";
 
+/** onnxruntime's domain of the NCHWc (channel-blocked) CPU kernels. */
+export const NCHWC_DOMAIN = "com.microsoft.nchwc";
+
 /**
  * Emits the nodes and constants of the training graph. Identical nodes (same op, inputs and
  * attributes) are emitted once, so gradient rules can ask for the same recomputation (a
@@ -22,6 +25,17 @@ export class GraphBuilder {
    * are then joined with one Concat instead of padded and summed.
    */
   private readonly placements = new Map<string, { source: string; axis: number; start: number; end: number; dim: number; rank: number }>();
+  /**
+   * onnxruntime's NCHWc channel block when the graph may use its NCHWc kernels
+   * (`com.microsoft.nchwc`; see nchwc-lowering.ts), else undefined.
+   */
+  nchwcBlock: number | undefined = undefined;
+  /**
+   * NCHW shapes without the batch ([C, H, W]) of tensors that gradient rules produce with a
+   * `ReorderOutput` from the blocked layout; the NCHWc lowering keeps elementwise ops on such
+   * tensors in the blocked layout.
+   */
+  readonly blockedShapes = new Map<string, readonly number[]>();
 
   constructor(
     /** Default-domain opset of the graph the nodes go into (selects attribute or input forms). */
@@ -47,6 +61,17 @@ export class GraphBuilder {
     this.nodes.push(create(NodeProtoSchema, { opType, input: [...inputs], output: outs, name: this.fresh(`${this.scope}/${opType}_node`), attribute: [...attrs] }));
     this.memo.set(key, outs);
     return outs;
+  }
+
+  /** Emits a single-output node of onnxruntime's NCHWc domain (memoized like {@link op}). */
+  nchwc(opType: string, inputs: readonly string[], attrs: readonly AttributeProto[] = []): string {
+    const key = `nchwc:${opType}|${inputs.join(",")}|${attrKey(attrs)}`;
+    const hit = this.memo.get(key)?.[0];
+    if (hit !== undefined) return hit;
+    const out = this.fresh(opType);
+    this.nodes.push(create(NodeProtoSchema, { opType, domain: NCHWC_DOMAIN, input: [...inputs], output: [out], name: this.fresh(`${this.scope}/${opType}_node`), attribute: [...attrs] }));
+    this.memo.set(key, [out]);
+    return out;
   }
 
   /** Emits a single-output node. */

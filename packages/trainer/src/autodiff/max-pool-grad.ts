@@ -1,6 +1,7 @@
 import type { NodeProto } from "../onnx/gen/onnx_pb.js";
 import { attr, attrInt, attrInts, attrString } from "./attributes.js";
 import type { GraphBuilder } from "./graph-builder.js";
+import { fromBlocked, toBlocked, view4, view5 } from "./nchwc-views.js";
 import { FLOAT } from "./vjp-context.js";
 
 /**
@@ -65,7 +66,9 @@ function stageBackward(b: GraphBuilder, u: string, v: string, gv: string, rank: 
  * element of that row holding it, so each axis' stage routes the gradient by PyTorch's rule.
  * The intermediate maxima are recomputed by MaxPools with a kernel of 1 on the other axes.
  */
-export function separableMaxPoolGrad(b: GraphBuilder, node: NodeProto, x: string, g: string, spatial: readonly number[]): string {
+export function separableMaxPoolGrad(b: GraphBuilder, node: NodeProto, x: string, g: string, spatial: readonly number[], channels: number): string {
+  const block = b.nchwcBlock;
+  if (block !== undefined && spatial.length === 2 && channels % block === 0) return blockedMaxPoolGrad(b, node, x, g, spatial, channels, block);
   const kernel = attrInts(node, "kernel_shape") ?? [];
   const sp = spatial.length;
   const rank = sp + 2;
@@ -88,4 +91,40 @@ export function separableMaxPoolGrad(b: GraphBuilder, node: NodeProto, x: string
     grad = stageBackward(b, st.input, st.output, grad, rank, st.axis, st.k, st.length);
   }
   return grad;
+}
+
+/**
+ * {@link separableMaxPoolGrad} of a 2-D pool in onnxruntime's NCHWc layout (nchwc-views.ts),
+ * where the shifts along W copy runs of a whole channel block instead of single floats (the
+ * stages' Split/Concat copies per row of the innermost axis) and the recomputed maxima use
+ * the NCHWc MaxPool. The same stages, on the 5-D view [N, C/B, H, W, B], whose spatial axes
+ * keep their NCHW indices 2 and 3.
+ */
+function blockedMaxPoolGrad(b: GraphBuilder, node: NodeProto, x: string, g: string, spatial: readonly number[], channels: number, block: number): string {
+  const kernel = attrInts(node, "kernel_shape") ?? [];
+  const sizes = [...spatial];
+  let current = toBlocked(b, x);
+  let current5 = view5(b, current, [channels, ...sizes], block);
+  const stages: { axis: number; k: number; input: string; output: string; length: number }[] = [];
+  const axes = [1, 0].filter((i) => (kernel[i] ?? 1) > 1);
+  axes.forEach((i, n) => {
+    const k = kernel[i] ?? 1;
+    const length = sizes[i] ?? 0;
+    sizes[i] = length - k + 1;
+    const out = n === axes.length - 1
+      ? toBlocked(b, node.output[0] ?? "")
+      : b.nchwc("MaxPool", [current], [attr.ints("kernel_shape", [0, 1].map((j) => (j === i ? k : 1)))]);
+    const out5 = view5(b, out, [channels, ...sizes], block);
+    stages.push({ axis: i + 2, k, input: current5, output: out5, length });
+    current = out;
+    current5 = out5;
+  });
+  let grad = view5(b, toBlocked(b, g), [channels, ...sizes], block);
+  for (let s = stages.length - 1; s >= 0; s--) {
+    const st = stages[s];
+    if (st === undefined) continue;
+    grad = stageBackward(b, st.input, st.output, grad, 5, st.axis, st.k, st.length);
+  }
+  const shape = [channels, ...spatial];
+  return fromBlocked(b, view4(b, grad, shape), shape);
 }

@@ -1,7 +1,8 @@
 import { TrainerError } from "../trainer-error.js";
 import { attr, attrFloat, attrInt, attrInts, attrString } from "./attributes.js";
-import { convGeometry, convWeightGrad } from "./conv-unfold.js";
+import { convGeometry, convGradRows, convWeightGrad } from "./conv-unfold.js";
 import { separableMaxPool, separableMaxPoolGrad } from "./max-pool-grad.js";
+import { polyphaseConvInputGrad } from "./nchwc-conv-grad.js";
 import { type Dim } from "./sym-dim.js";
 import { broadcastShapes } from "./shape-helpers.js";
 import { type VjpContext, type VjpRule, gradOf, reduceToShape, shapeOf, staticShape } from "./vjp-context.js";
@@ -75,7 +76,7 @@ const conv: VjpRule = (ctx) => {
     if (outputPadding.some((p, i) => p < 0 || p >= Math.max(geo.strides[i] ?? 1, geo.dilations[i] ?? 1))) {
       throw new TrainerError("unsupported-op", `Conv node "${node.name}": its geometry has no ConvTranspose inverse`);
     }
-    out[0] = b.op1("ConvTranspose", [g, w], [
+    out[0] = polyphaseConvInputGrad(b, g, w, geo, ws, xs, ys) ?? b.op1("ConvTranspose", [g, w], [
       attr.ints("kernel_shape", geo.kernel), attr.ints("strides", geo.strides), attr.ints("pads", geo.pads),
       attr.ints("dilations", geo.dilations), attr.int("group", geo.group), attr.ints("output_padding", outputPadding),
     ]);
@@ -85,7 +86,11 @@ const conv: VjpRule = (ctx) => {
   }
   if (bias !== undefined && bias !== "" && ctx.want[2]) {
     const rank = ws.length;
-    out[2] = b.reduceSum(g, [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)], false);
+    // With the weight's gradient wanted, its channels-first copy of g is there: one flattened
+    // axis to sum (multi-axis ReduceSum is slower in onnxruntime).
+    out[2] = ctx.want[1]
+      ? b.reduceSum(b.reshape(convGradRows(b, g, ws[0] ?? 0, geo.group, staticSpatial(ctx, node.output[0] ?? "")), [ws[0] ?? 0, -1]), [1], false)
+      : b.reduceSum(g, [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)], false);
   }
   return out;
 };
@@ -109,7 +114,7 @@ const maxPool: VjpRule = (ctx) => {
   const { b, node } = ctx;
   if (!ctx.want[0]) return [undefined];
   const x = node.input[0] ?? "";
-  if (separableMaxPool(node)) return [separableMaxPoolGrad(b, node, x, gradOf(ctx), staticSpatial(ctx, x))];
+  if (separableMaxPool(node)) return [separableMaxPoolGrad(b, node, x, gradOf(ctx), staticSpatial(ctx, x), staticShape(ctx, x, 1)[0] ?? 0)];
   const idx = node.output[1];
   if (idx === undefined || idx === "") throw new Error("internal: MaxPool without indices");
   if (attrInt(node, "storage_order", 0) !== 0) throw new TrainerError("unsupported-op", `MaxPool node "${node.name}": storage_order=1`);

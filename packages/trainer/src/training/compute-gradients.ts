@@ -1,5 +1,6 @@
 import * as ort from "onnxruntime-node";
 import { buildTrainingGraph } from "../autodiff/build-training-graph.js";
+import { detectNchwcBlockSize } from "../autodiff/nchwc-block-size.js";
 import { readInitializers } from "../onnx/initializers.js";
 import { TrainerError } from "../trainer-error.js";
 import { BatchBuffers, checkLabels, prepareDataset, type TrainingDataset } from "./dataset.js";
@@ -37,9 +38,11 @@ export interface GradientReport {
 export async function computeGradients(options: ComputeGradientsOptions): Promise<GradientReport> {
   const maxGradNorm = options.maxGradNorm ?? 1;
   if (!(maxGradNorm > 0)) throw new TrainerError("invalid-argument", `maxGradNorm must be > 0 (Infinity for no clipping), got ${maxGradNorm}`);
+  const nchwcBlockSize = await detectNchwcBlockSize();
   const graph = buildTrainingGraph(options.model, {
     loss: options.loss,
     mode: "dp",
+    ...(nchwcBlockSize === undefined ? {} : { nchwcBlockSize }),
     ...(options.output === undefined ? {} : { output: options.output }),
     ...(options.frozen === undefined ? {} : { frozen: options.frozen }),
   });

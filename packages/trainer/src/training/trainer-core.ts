@@ -1,5 +1,6 @@
 import * as ort from "onnxruntime-node";
 import { buildTrainingGraph } from "../autodiff/build-training-graph.js";
+import { detectNchwcBlockSize } from "../autodiff/nchwc-block-size.js";
 import { exportInferenceModel } from "../onnx/inference-model.js";
 import { readInitializers } from "../onnx/initializers.js";
 import { TrainerError } from "../trainer-error.js";
@@ -51,7 +52,16 @@ export class TrainerCore {
     // products for the cache); the dataset's size comes from its labels, checked just below.
     const records = o.train.labels.shape[0];
     const rows = records !== undefined && Number.isInteger(records) && records >= o.batchSize ? physicalBatchSize(mode, o.batchSize, records, o.maxBatchSize) : undefined;
-    const graph = buildTrainingGraph(o.model, { loss: o.loss, mode, ...(o.frozen ? { frozen: o.frozen } : {}), ...(o.output ? { output: o.output } : {}), ...(rows === undefined ? {} : { physicalBatchSize: rows }) });
+    // The graph runs here, so it may use this machine's NCHWc convolution kernels.
+    const nchwcBlockSize = await detectNchwcBlockSize();
+    const graph = buildTrainingGraph(o.model, {
+      loss: o.loss,
+      mode,
+      ...(o.frozen ? { frozen: o.frozen } : {}),
+      ...(o.output ? { output: o.output } : {}),
+      ...(rows === undefined ? {} : { physicalBatchSize: rows }),
+      ...(nchwcBlockSize === undefined ? {} : { nchwcBlockSize }),
+    });
     const initial = readInitializers(o.model);
     const inits = graph.params.map((p) => {
       const init = initial.get(p.name);

@@ -1,0 +1,95 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import * as ort from "onnxruntime-node";
+import { decodeModel } from "../onnx/model-io.js";
+import { readInitializers } from "../onnx/initializers.js";
+import { attr } from "./attributes.js";
+import { buildTrainingGraph } from "./build-training-graph.js";
+import { NCHWC_DOMAIN } from "./graph-builder.js";
+import { detectNchwcBlockSize } from "./nchwc-block-size.js";
+import { relativeError, runStep } from "./testing/run-step.js";
+import { type TinyNode, randn, tinyModel } from "./testing/tiny-model.js";
+
+const n = (op: string, inputs: string[], outputs: string[], attrs: TinyNode["attrs"] = []): TinyNode => ({ op, inputs, outputs, attrs });
+
+/**
+ * A Tramer-Boneh-like CNN whose channels are multiples of 16 (so any NCHWc block of 8 or 16
+ * applies): a 1-channel conv (NCHW input, OIHWBo filter) with tanh, a stride-1 max pool, a
+ * strided conv whose kernel the stride divides (polyphase input gradient), with begin pads and
+ * an unread last row (crop and zero-extension of the transposed convolution), relu (ties at 0
+ * in the next max pool), a 3x2 max pool, and a linear head.
+ */
+function cnn(): Uint8Array {
+  return tinyModel({
+    inputs: [{ name: "x", shape: [4, 1, 16, 16] }],
+    params: [
+      { name: "w1", shape: [16, 1, 4, 4], data: randn(256, 1, 0.4) }, { name: "b1", shape: [16] },
+      { name: "w2", shape: [32, 16, 4, 4], data: randn(8192, 2, 0.1) }, { name: "b2", shape: [32] },
+      { name: "w3", shape: [32, 16, 2, 2], data: randn(2048, 3, 0.2) },
+      { name: "fc", shape: [5, 96], data: randn(5 * 96, 4, 0.2) }, { name: "fcb", shape: [5] },
+    ],
+    consts: [{ name: "flat", shape: [2], int64: [0, -1] }],
+    nodes: [
+      n("Conv", ["x", "w1", "b1"], ["c1"], [attr.ints("kernel_shape", [4, 4]), attr.ints("strides", [2, 2]), attr.ints("pads", [2, 2, 2, 2])]),
+      n("Tanh", ["c1"], ["a1"]),
+      n("MaxPool", ["a1"], ["p1"], [attr.ints("kernel_shape", [2, 2])]),
+      n("Conv", ["p1", "w2", "b2"], ["c2"], [attr.ints("kernel_shape", [4, 4]), attr.ints("strides", [2, 2]), attr.ints("pads", [1, 1, 0, 0])]),
+      n("Relu", ["c2"], ["a2"]),
+      n("MaxPool", ["a2"], ["p2"], [attr.ints("kernel_shape", [3, 2])]),
+      n("Reshape", ["p2", "flat"], ["f2"]),
+      n("Conv", ["p1", "w3"], ["c3"], [attr.ints("kernel_shape", [2, 2]), attr.ints("strides", [2, 2]), attr.ints("pads", [0, 0, 0, 0])]),
+      n("Sigmoid", ["c3"], ["a3"]),
+      n("GlobalAveragePool", ["a3"], ["g3"]),
+      n("Reshape", ["g3", "flat"], ["f3"]),
+      n("Concat", ["f2", "f3"], ["f"], [attr.int("axis", 1)]),
+      n("Gemm", ["f", "fc", "fcb"], ["y"], [attr.int("transB", 1)]),
+    ],
+    output: { name: "y", shape: [4, 5] },
+  });
+}
+
+async function step(model: Uint8Array, mode: "dp" | "non-private", block: number | undefined): Promise<Record<string, ort.Tensor>> {
+  const graph = buildTrainingGraph(model, { loss: "cross_entropy", mode, ...(block !== undefined ? { nchwcBlockSize: block } : {}) });
+  const batch = 4;
+  const inits = readInitializers(model);
+  const feeds: Record<string, ort.Tensor> = {
+    // Rounded inputs: equal values in a pool window exercise the first-maximum rule.
+    x: new ort.Tensor("float32", randn(batch * 256, 9).map((v) => Math.round(v * 2) / 2), [batch, 1, 16, 16]),
+    labels: new ort.Tensor("int64", BigInt64Array.from([0n, 3n, 1n, 4n]), [batch]),
+    sample_mask: new ort.Tensor("float32", Float32Array.of(1, 1, 0, 1), [batch]),
+  };
+  if (mode === "dp") feeds["max_grad_norm"] = new ort.Tensor("float32", Float32Array.of(0.5), []);
+  for (const p of graph.params) feeds[p.name] = new ort.Tensor("float32", inits.get(p.name)?.data ?? new Float32Array(), [...p.shape]);
+  return runStep(graph, feeds);
+}
+
+describe("NCHWc lowering (nchwcBlockSize)", () => {
+  it("gives the same losses, norms and gradients as the plain graph", async () => {
+    const block = await detectNchwcBlockSize();
+    const model = cnn();
+    for (const mode of ["non-private", "dp"] as const) {
+      const lowered = decodeModel(buildTrainingGraph(model, { loss: "cross_entropy", mode, nchwcBlockSize: block ?? 16 }).model);
+      const ops = new Set((lowered.graph?.node ?? []).filter((x) => x.domain === NCHWC_DOMAIN).map((x) => x.opType));
+      assert.ok(ops.has("Conv") && ops.has("MaxPool"), `${mode}: NCHWc ops ${[...ops].join(", ")}`);
+      // Without NCHWc kernels on this machine the lowered graph cannot run; the structure above is all that can be checked.
+      if (block === undefined) continue;
+      const plain = await step(model, mode, undefined);
+      const fast = await step(model, mode, block);
+      for (const [name, t] of Object.entries(plain)) {
+        const err = relativeError(fast[name]?.data as Float32Array, t.data as Float32Array);
+        assert.ok(err <= 1e-5, `${mode} ${name}: relative error ${err}`);
+      }
+    }
+  });
+
+  it("refuses a block size that is not a power of two", () => {
+    assert.throws(() => buildTrainingGraph(cnn(), { loss: "cross_entropy", mode: "dp", nchwcBlockSize: 12 }), { code: "invalid-argument" });
+  });
+
+  it("detects onnxruntime's block size", async () => {
+    const block = await detectNchwcBlockSize();
+    // x64 MLAS: 8 (AVX2) or 16 (AVX-512F); elsewhere possibly none.
+    assert.ok(block === undefined || block === 8 || block === 16, `block ${block}`);
+    if (process.arch === "x64") assert.ok(block === 8 || block === 16, `x64 block ${block}`);
+  });
+});
