@@ -9,16 +9,25 @@ export interface EncodeNpzOptions {
   readonly compress?: boolean;
 }
 
+/** Default cap on what an archive may unzip to (a zip bomb declares small data and inflates a lot). */
+export const MAX_NPZ_UNZIPPED_BYTES = 4 * 2 ** 30;
+
 /**
  * Parses a .npz file (numpy.savez or numpy.savez_compressed, zip64 included): a zip of
- * `NAME.npy` members, returned keyed by NAME. `what` names the file in messages.
+ * `NAME.npy` members, returned keyed by NAME. `what` names the file in messages. Refuses
+ * archives whose members unzip to more than `maxBytes` in total (their declared sizes, which
+ * also bound what is inflated).
  */
-export function decodeNpz(bytes: Uint8Array, what = "the .npz data"): Record<string, TypedTensor> {
+export function decodeNpz(bytes: Uint8Array, what = "the .npz data", maxBytes = MAX_NPZ_UNZIPPED_BYTES): Record<string, TypedTensor> {
   let files: Record<string, Uint8Array>;
+  let total = 0;
   try {
-    files = unzipSync(bytes);
+    files = unzipSync(bytes, { filter: (file) => (total += file.originalSize) <= maxBytes });
   } catch (cause) {
     throw new ClientError("invalid-file", `${what} is not a valid .npz (zip) archive: save it with numpy.savez`, { cause });
+  }
+  if (total > maxBytes) {
+    throw new ClientError("invalid-file", `${what} unzips to ${(total / 2 ** 30).toFixed(2)} GiB, more than the ${(maxBytes / 2 ** 30).toFixed(2)} GiB this reader accepts: split the data into smaller files`);
   }
   const out: Record<string, TypedTensor> = {};
   for (const [member, content] of Object.entries(files)) {

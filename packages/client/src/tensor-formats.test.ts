@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { zipSync } from "fflate";
 import { DTYPES, type Dtype } from "@sanctum/protocol";
 import { ClientError } from "./client-error.js";
 import { floatToHalf, halfToFloat } from "./float16.js";
@@ -91,6 +92,13 @@ describe("npy", () => {
 });
 
 describe("npz", () => {
+  it("refuses an archive that unzips past the limit before inflating it", () => {
+    // 40 MB of zeros deflate to a few KB: a small zip bomb.
+    const bomb = zipSync({ "x.npy": new Uint8Array(40_000_000) }, { level: 9 });
+    assert.ok(bomb.length < 100_000);
+    assert.throws(() => decodeNpz(bomb, "bomb.npz", 10_000_000), (e: Error) => e instanceof ClientError && /^bomb\.npz unzips to 0\.04 GiB, more than the 0\.01 GiB/.test(e.message));
+  });
+
   const all = Object.fromEntries(DTYPES.map((d) => [`t_${d}`, sample(d)]));
   for (const compress of [false, true]) {
     it(`round-trips every dtype (${compress ? "compressed" : "stored"})`, () => {

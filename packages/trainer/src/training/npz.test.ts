@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { zipSync } from "fflate";
 import { decodeNpy, decodeNpz, encodeNpz, type NpyArray } from "./npz.js";
 import { TrainerError } from "../trainer-error.js";
 
@@ -57,3 +58,10 @@ function decodeNpzEntry(npz: Uint8Array): Uint8Array {
   const start = 30 + nameLength + extraLength;
   return npz.slice(start, start + size);
 }
+
+test("an archive that unzips past the limit is refused before it is inflated", () => {
+  // 40 MB of zeros deflate to a few KB: a small bomb.
+  const bomb = zipSync({ "x.npy": new Uint8Array(40_000_000) }, { level: 9 });
+  assert.ok(bomb.length < 100_000);
+  assert.throws(() => decodeNpz(bomb, 10_000_000), (e: Error) => e instanceof TrainerError && e.code === "invalid-npz" && /unzips to 0\.04 GiB, more than the 0\.01 GiB/.test(e.message));
+});

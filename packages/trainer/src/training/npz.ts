@@ -108,13 +108,24 @@ export function encodeNpy(array: NpyArray): Uint8Array {
   return out;
 }
 
-/** Reads every array of an .npz archive (as written by numpy.savez / savez_compressed). */
-export function decodeNpz(bytes: Uint8Array): Map<string, NpyArray> {
+/** Default cap on what an archive may unzip to (a zip bomb declares small data and inflates a lot). */
+export const MAX_NPZ_UNZIPPED_BYTES = 4 * 2 ** 30;
+
+/**
+ * Reads every array of an .npz archive (as written by numpy.savez / savez_compressed). Refuses
+ * archives whose members unzip to more than `maxBytes` in total (their declared sizes, which
+ * also bound what is inflated).
+ */
+export function decodeNpz(bytes: Uint8Array, maxBytes = MAX_NPZ_UNZIPPED_BYTES): Map<string, NpyArray> {
   let entries: Record<string, Uint8Array>;
+  let total = 0;
   try {
-    entries = unzipSync(bytes);
+    entries = unzipSync(bytes, { filter: (file) => (total += file.originalSize) <= maxBytes });
   } catch (cause) {
     throw new TrainerError("invalid-npz", "not a valid .npz (zip) archive; save it with numpy.savez", { cause });
+  }
+  if (total > maxBytes) {
+    throw new TrainerError("invalid-npz", `the .npz unzips to ${(total / 2 ** 30).toFixed(2)} GiB, more than the ${(maxBytes / 2 ** 30).toFixed(2)} GiB this reader accepts; split the data into smaller files`);
   }
   const out = new Map<string, NpyArray>();
   for (const [file, content] of Object.entries(entries)) {
