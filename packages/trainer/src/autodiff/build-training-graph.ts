@@ -140,7 +140,7 @@ export function buildTrainingGraph(model: Uint8Array, options: BuildTrainingGrap
     checkSampleIndependence(forward, isAct, infos, opset);
   }
 
-  const fwd: ForwardGraph = { nodes: forward, info, isActivation: isAct, isParameterView: isView };
+  const fwd: ForwardGraph = { nodes: forward, info, isActivation: isAct, isParameterView: isView, ...(options.physicalBatchSize === undefined ? {} : { batchSize: options.physicalBatchSize }) };
   const lossParts = emitLoss(builder, options.loss, outputName, info(outputName), "labels", "sample_mask");
   const grads = new GradientMap(builder);
   grads.add(outputName, lossParts.gradOutput);

@@ -47,11 +47,13 @@ export interface ForwardGraph {
   readonly isActivation: (name: string) => boolean;
   /** Float tensor that depends on parameters only (a transposed or sliced weight). */
   readonly isParameterView: (name: string) => boolean;
+  /** The one batch size the graph is built for, if any. */
+  readonly batchSize?: number;
 }
 
 function context(b: GraphBuilder, fwd: ForwardGraph, node: NodeProto, gradOut: readonly (string | undefined)[], want: readonly boolean[]): VjpContext {
   b.scope = node.name;
-  return { b, node, info: fwd.info, gradOut, want };
+  return { b, node, info: fwd.info, gradOut, want, ...(fwd.batchSize === undefined ? {} : { batchSize: fwd.batchSize }) };
 }
 
 /**

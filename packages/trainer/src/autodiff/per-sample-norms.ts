@@ -2,6 +2,7 @@ import { TrainerError } from "../trainer-error.js";
 import { attrFloat, attrInt } from "./attributes.js";
 import { perSampleReduce, perSampleSquaredNorm, toBatchMajor, batchOf } from "./batch-layout.js";
 import { canUnfoldContiguously, contiguousUnfold } from "./conv-per-sample.js";
+import { canGroupPerSample, groupedPerSampleConvGrad } from "./conv-per-sample-grouped.js";
 import { type ConvGeometry, convGeometry, ghostConvSquaredNorm, perSampleConvGrad } from "./conv-unfold.js";
 import type { GraphBuilder } from "./graph-builder.js";
 import { type VjpContext, gradOf, staticShape } from "./vjp-context.js";
@@ -117,6 +118,9 @@ export function perSampleUse(ctx: VjpContext, i: number): PerSampleUse {
       const [cout = 0, cg = 0] = paramShape;
       const rows = (cg * geo.kernel.reduce((a, c) => a * c, 1));
       const cols = cout / geo.group;
+      if (canGroupPerSample(spatial, paramShape, geo, ctx.batchSize)) {
+        return materialized(b, groupedPerSampleConvGrad(b, x, g, spatial, outSpatial, paramShape, geo, ctx.batchSize), paramShape);
+      }
       if (canUnfoldContiguously(spatial, geo)) return contiguousConvUse(b, x, g, spatial, outSpatial, paramShape, geo);
       const positions = outSpatial.reduce((a, c) => a * c, 1);
       // Ghost norm when the Gram matrices over positions are cheaper than the gradients.

@@ -13,6 +13,8 @@ export interface VjpContext {
   readonly gradOut: readonly (string | undefined)[];
   /** Whether the gradient of each input is wanted. */
   readonly want: readonly boolean[];
+  /** The one batch size the graph is built for, when it is (BuildTrainingGraphOptions.physicalBatchSize). */
+  readonly batchSize?: number;
 }
 
 /**

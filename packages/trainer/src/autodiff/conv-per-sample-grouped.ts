@@ -1,0 +1,44 @@
+import { attr } from "./attributes.js";
+import type { ConvGeometry } from "./conv-unfold.js";
+import type { GraphBuilder } from "./graph-builder.js";
+
+/**
+ * Whether {@link groupedPerSampleConvGrad} applies: a 2-D Conv with one input channel per
+ * group (a first layer on grayscale images, a depthwise conv), no dilation, and a graph built
+ * for one physical batch size (the group count of the Conv it emits).
+ */
+export function canGroupPerSample(spatial: readonly number[], paramShape: readonly number[], geo: ConvGeometry, batch: number | undefined): batch is number {
+  return batch !== undefined && spatial.length === 2 && paramShape[1] === 1 && geo.dilations.every((d) => d === 1);
+}
+
+/**
+ * Per-sample weight gradients [B, Cout, 1, kh, kw] of such a Conv as one grouped Conv:
+ * dW_b[o, 0, i, j] = sum_{y,x} g_b[o, y, x] xpad_b[c(o), s y + i, s x + j] is, with the
+ * samples' channels as B * C groups of one channel and each sample's output gradient as the
+ * filters of its groups (dilated by the stride), a correlation whose output is the kernel.
+ * onnxruntime runs it faster than an im2col plus a batched MatMul (fmnist_cnn's first conv
+ * at batch 256: about 1.7 ms against 2.8).
+ */
+export function groupedPerSampleConvGrad(b: GraphBuilder, x: string, g: string, spatial: readonly number[], outSpatial: readonly number[], paramShape: readonly number[], geo: ConvGeometry, batch: number): string {
+  const [cout = 0, , kh = 1, kw = 1] = paramShape;
+  const channels = geo.group;
+  const [h = 0, w = 0] = spatial;
+  const [ho = 0, wo = 0] = outSpatial;
+  const [sh = 1, sw = 1] = geo.strides;
+  const [pt = 0, pl = 0, pb = 0, pr = 0] = geo.pads;
+  const padded = pt + pl + pb + pr === 0 ? x : b.op1("Pad", [x, b.i64([0, 0, pt, pl, 0, 0, pb, pr])]);
+  const hp = h + pt + pb;
+  const wp = w + pl + pr;
+  const input = b.reshape(padded, [1, batch * channels, hp, wp]);
+  const filters = b.reshape(g, [batch * cout, 1, ho, wo]);
+  let grads = b.op1("Conv", [input, filters], [
+    attr.ints("kernel_shape", [ho, wo]),
+    attr.ints("dilations", [sh, sw]),
+    attr.int("group", batch * channels),
+  ]);
+  // Rows and columns past the last window's reach (the forward never read them) give extra
+  // output positions: keep the kernel's.
+  const [oh, ow] = [hp - sh * (ho - 1), wp - sw * (wo - 1)];
+  if (oh !== kh || ow !== kw) grads = b.op1("Slice", [grads, b.i64([0, 0]), b.i64([kh, kw]), b.i64([2, 3])]);
+  return b.reshape(grads, [batch, cout, 1, kh, kw]);
+}
