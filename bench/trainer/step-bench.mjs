@@ -2,7 +2,7 @@
 // non-private training step and DP training step (graph run + noise + optimizer update, as the
 // trainer does them: noise drawn on a second thread while the graph runs), and
 // peak RSS, for fixtures/bench/{mlp784,fmnist_cnn,transformer2}.onnx.
-// Usage: node bench/trainer/step-bench.mjs [--threads 1] [--runs 20] [--batch 256] [--models a,b]
+// Usage: node bench/trainer/step-bench.mjs [--threads 1] [--runs 20] [--warmup 10] [--batch 256] [--models a,b]
 // Each (model, mode) runs in its own child process so its peak RSS is its own.
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -14,6 +14,8 @@ const { values: a } = parseArgs({
   options: {
     threads: { type: "string", default: "1" },
     runs: { type: "string", default: "20" },
+    // Steady state: the first runs pay onnxruntime's arena growth and V8's compilation.
+    warmup: { type: "string", default: "10" },
     batch: { type: "string", default: "256" },
     models: { type: "string", default: "mlp784,fmnist_cnn,transformer2" },
     child: { type: "string" },
@@ -23,6 +25,7 @@ const { values: a } = parseArgs({
 const threads = Number(a.threads);
 const runs = Number(a.runs);
 const batch = Number(a.batch);
+const warmup = Number(a.warmup);
 
 function inputsFor(model) {
   const rand = (n) => Float32Array.from({ length: n }, () => Math.random() * 2 - 1);
@@ -42,7 +45,7 @@ function inputsFor(model) {
 }
 
 async function timeIt(fn) {
-  for (let i = 0; i < 3; i++) await fn();
+  for (let i = 0; i < warmup; i++) await fn();
   const times = [];
   for (let i = 0; i < runs; i++) {
     const t = performance.now();
@@ -113,13 +116,13 @@ if (a.child !== undefined) {
   for (const model of a.models.split(",")) {
     const r = {};
     for (const mode of ["forward", "non-private", "dp-graph", "dp"]) {
-      const out = execFileSync(process.execPath, [self, "--child", model, "--mode", mode, "--threads", a.threads, "--runs", a.runs, "--batch", a.batch], { encoding: "utf8" });
+      const out = execFileSync(process.execPath, [self, "--child", model, "--mode", mode, "--threads", a.threads, "--runs", a.runs, "--batch", a.batch, "--warmup", a.warmup], { encoding: "utf8" });
       r[mode] = JSON.parse(out.trim().split("\n").pop());
     }
     rows.push(r);
     console.log(JSON.stringify(r));
   }
-  console.log(`\nbatch ${batch}, ${threads} onnxruntime thread(s), median of ${runs} runs\n`);
+  console.log(`\nbatch ${batch}, ${threads} onnxruntime thread(s), median of ${runs} runs after ${warmup} warm-up runs\n`);
   console.log("| model | forward ms | non-private step ms | DP step ms (graph only) | DP / non-private | non-private / forward | peak RSS MiB (fwd / np / dp) |");
   console.log("|---|---|---|---|---|---|---|");
   for (const r of rows) {

@@ -5,15 +5,12 @@ import type { TensorInfo } from "./tensor-info.js";
 /**
  * An exact GELU as torch.onnx exports nn.GELU(): y = (x * (Erf(x / sqrt2) + 1)) * 0.5, five
  * elementwise nodes whose rules, chained, make nine passes over the activation in the
- * backward. Matched as a whole, its gradient takes six from the tensors the forward keeps.
+ * backward and keep four intermediate tensors alive. Matched as a whole, its gradient takes
+ * eight passes from x alone (see geluGradient).
  */
 export interface GeluMatch {
   /** x, the GELU's input. */
   readonly x: string;
-  /** u = x / sqrt2, the Div's (or Mul's) output. */
-  readonly u: string;
-  /** a = Erf(u) + 1, the Add's output. */
-  readonly a: string;
   /** The four nodes before the last Mul: the backward skips them. */
   readonly inner: ReadonlySet<NodeProto>;
 }
@@ -72,7 +69,7 @@ export function findGelus(g: GeluGraph): Map<NodeProto, GeluMatch> {
         ? (scaleNode.input[0] === x && near(scaleNode.input[1] ?? "", SQRT2))
         : otherThan(scaleNode, 1 / SQRT2) === x;
       if (!scaled || !g.isActivation(x)) continue;
-      found.set(last, { x, u: erf.input[0]!, a, inner: new Set([scaleNode, erf, add, mul]) });
+      found.set(last, { x, inner: new Set([scaleNode, erf, add, mul]) });
       break;
     }
   }
@@ -80,9 +77,13 @@ export function findGelus(g: GeluGraph): Map<NodeProto, GeluMatch> {
 }
 
 /**
- * dL/dx = dL/dy * (0.5 a + x exp(-x^2 / 2) / sqrt(2 pi)) = (0.5 dL/dy) * (a + u exp(ln(2 / sqrt(pi)) - u^2)).
+ * dL/dx = dL/dy * (0.5 (1 + erf(u)) + x exp(-x^2 / 2) / sqrt(2 pi)) with u = x / sqrt2, that is
+ * (0.5 dL/dy) * (erf(u) + u exp(ln(2 / sqrt(pi)) - u^2) + 1), recomputed from x alone: the
+ * forward's inner tensors then feed nothing else, so onnxruntime fuses them into one Gelu
+ * kernel (one pass instead of five), and the backward's two extra passes cost less.
  */
 export function geluGradient(b: GraphBuilder, m: GeluMatch, gradY: string): string {
-  const e = b.op1("Exp", [b.sub(b.f32(LN_TWO_OVER_SQRT_PI), b.mul(m.u, m.u))]);
-  return b.mul(b.scale(gradY, 0.5), b.add(m.a, b.mul(m.u, e)));
+  const u = b.scale(m.x, Math.SQRT1_2);
+  const e = b.op1("Exp", [b.sub(b.f32(LN_TWO_OVER_SQRT_PI), b.mul(u, u))]);
+  return b.mul(b.scale(gradY, 0.5), b.op1("Sum", [b.op1("Erf", [u]), b.mul(u, e), b.f32(1)]));
 }
