@@ -2,6 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createInlineNoise, createPrefetchedNoise } from "./noise-source.js";
 import { createSeededRandom } from "./random-source.js";
+import { FloatArena } from "./simd/float-arena.js";
+import { trainingArenaBytes } from "./training-engine.js";
 
 test("prefetched noise: N(0, std^2) per element across steps, fresh draws each step", async () => {
   const noise = createPrefetchedNoise(150001, undefined);
@@ -46,4 +48,25 @@ test("prefetched noise is reproducible only with an explicit seed", async () => 
   const inline = new Float32Array(4);
   createInlineNoise(createSeededRandom(1, "noise")).addTo([inline], 1, 0.5);
   assert.ok(inline.every((v) => v !== 0));
+});
+
+test("gradients in a SIMD arena get exactly the noise the JavaScript path adds", async () => {
+  const lengths = [7, 1000, 3];
+  const arena = new FloatArena(trainingArenaBytes(lengths, true));
+  const inArena = lengths.map((n) => arena.floats(n).fill(0.25));
+  const plain = lengths.map((n) => new Float32Array(n).fill(0.25));
+  const total = lengths.reduce((a, c) => a + c, 0);
+  const viaKernel = createPrefetchedNoise(total, 9, arena);
+  const viaLoop = createPrefetchedNoise(total, 9);
+  try {
+    for (let step = 0; step < 2; step++) {
+      viaKernel.addTo(inArena, 0.7, 1 / 3);
+      viaLoop.addTo(plain, 0.7, 1 / 3);
+    }
+    inArena.forEach((g, k) => assert.deepEqual(g, plain[k]));
+    assert.ok(inArena[1]!.some((v) => v !== inArena[1]![0]), "noise was added");
+  } finally {
+    await viaKernel.close();
+    await viaLoop.close();
+  }
 });

@@ -39,7 +39,7 @@ const FAILED = 3;
 
 /** What the noise worker receives. */
 export interface NoiseWorkerData {
-  /** Float64Array of standard normals, one per parameter element. */
+  /** Float32Array of standard normals (drawn in float64, stored rounded), one per parameter element. */
   readonly values: SharedArrayBuffer;
   /** Int32Array[1]: FILLING, READY or STOP. */
   readonly control: SharedArrayBuffer;
@@ -50,16 +50,18 @@ export interface NoiseWorkerData {
 /**
  * Draws the next step's standard normals on another thread while onnxruntime runs the current
  * step's physical batches, so the Gaussian sampling (about 6 ns per parameter) overlaps the
- * graph instead of adding to it. One shared Float64 buffer: the worker fills it, the step takes
- * it (adding std * z in float64 and rounding once to float32) and hands it back to refill.
- * The worker uses the OS CSPRNG unless `seed` is given (insecure reproducible noise, tests).
- * Gradients allocated in `arena` get their noise from its SIMD kernel, through a float64
- * staging array there (the worker's buffer is shared memory, which the kernels cannot read).
+ * graph instead of adding to it. One shared buffer: the worker fills it with normals drawn in
+ * float64 and stored as float32 (half the bytes to move; a normal's float32 rounding is far
+ * below what the float32 gradients resolve), the step takes it (adding std * z in float64 and
+ * rounding once to float32) and hands it back to refill. The worker uses the OS CSPRNG unless
+ * `seed` is given (insecure reproducible noise, tests). Gradients allocated in `arena` get their
+ * noise from its SIMD kernel, through a staging array there (the worker's buffer is shared
+ * memory, which neither the kernels nor onnxruntime can read).
  */
 export function createPrefetchedNoise(totalLength: number, seed: string | number | undefined, arena?: FloatArena): NoiseSource {
-  const values = new SharedArrayBuffer(8 * totalLength);
+  const values = new SharedArrayBuffer(4 * totalLength);
   const control = new SharedArrayBuffer(4);
-  const z = new Float64Array(values);
+  const z = new Float32Array(values);
   const state = new Int32Array(control);
   const data: NoiseWorkerData = { values, control, seed };
   const worker = new Worker(new URL("./noise-worker.js", import.meta.url), { workerData: data });
@@ -68,7 +70,7 @@ export function createPrefetchedNoise(totalLength: number, seed: string | number
     failure = err;
   });
   worker.unref();
-  let staging: Float64Array | undefined;
+  let staging: Float32Array | undefined;
   return {
     addTo: (grads, std, scale) => {
       // Wait for the buffer (usually already full: it was drawn during the graph runs).
@@ -81,7 +83,7 @@ export function createPrefetchedNoise(totalLength: number, seed: string | number
       let offset = 0;
       for (const g of grads) {
         if (arena !== undefined && arena.owns(g)) {
-          const zk = (staging ??= arena.doubles(Math.max(...grads.map((x) => x.length)))).subarray(0, g.length);
+          const zk = (staging ??= arena.floats(Math.max(...grads.map((x) => x.length)))).subarray(0, g.length);
           zk.set(z.subarray(offset, offset + g.length));
           arena.kernels.add_noise(g.byteOffset, zk.byteOffset, g.length, std, scale);
         } else {

@@ -5,7 +5,9 @@ import { createSecureRandom, createSeededRandom } from "./random-source.js";
 
 // Fills the shared buffer with standard normals whenever the training thread hands it back.
 const data = workerData as NoiseWorkerData;
-const z = new Float64Array(data.values);
+const z = new Float32Array(data.values);
+// Drawn in float64 a chunk at a time, stored rounded to float32 (TypedArray.set converts).
+const chunk = new Float64Array(Math.min(65536, z.length));
 const state = new Int32Array(data.control);
 const random = data.seed === undefined ? createSecureRandom() : createSeededRandom(data.seed, "noise");
 
@@ -14,7 +16,12 @@ try {
     const s = Atomics.load(state, 0);
     if (s === STOP) break;
     if (s === FILLING) {
-      sampleStandardNormalInto(z, random);
+      for (let start = 0; start < z.length; start += chunk.length) {
+        const n = Math.min(chunk.length, z.length - start);
+        const part = n === chunk.length ? chunk : chunk.subarray(0, n);
+        sampleStandardNormalInto(part, random);
+        z.set(part, start);
+      }
       Atomics.store(state, 0, READY);
       Atomics.notify(state, 0);
     } else {

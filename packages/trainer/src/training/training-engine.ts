@@ -50,12 +50,12 @@ export interface EngineSettings {
 /**
  * Arena bytes a training run needs for parameters of these lengths: the parameters, the
  * engine's gradient sums and scratch, up to two optimizer state arrays each, and with DP the
- * noise source's float64 staging for the largest parameter.
+ * noise source's staging for the largest parameter.
  */
 export function trainingArenaBytes(lengths: readonly number[], dp: boolean): number {
   const perCopy = lengths.reduce((n, length) => n + arenaBytes(length), 0);
   const largest = lengths.reduce((n, length) => Math.max(n, length), 0);
-  return 5 * perCopy + (dp ? arenaBytes(largest, 8) : 0);
+  return 5 * perCopy + (dp ? arenaBytes(largest) : 0);
 }
 
 /** Options of one run of epochs. */

@@ -22,11 +22,11 @@ function kernelModule(): WebAssembly.Module {
 }
 
 /**
- * Bytes an array of `length` elements takes in an arena: padded to a multiple of 4 elements,
+ * Bytes a float32 array of `length` elements takes in an arena: padded to a multiple of 4 elements,
  * since every kernel runs 4 elements at a time.
  */
-export function arenaBytes(length: number, bytesPerElement = 4): number {
-  return Math.ceil(length / 4) * 4 * bytesPerElement;
+export function arenaBytes(length: number): number {
+  return Math.ceil(length / 4) * 16;
 }
 
 /**
@@ -61,13 +61,6 @@ export class FloatArena {
   /** A zeroed float32 array of `length` elements. */
   floats(length: number): Float32Array {
     const view = new Float32Array(this.#memory.buffer, this.#take(arenaBytes(length)), length);
-    this.#owned.add(view);
-    return view;
-  }
-
-  /** A zeroed float64 array of `length` elements (padded to 4 elements, as the noise kernel reads them). */
-  doubles(length: number): Float64Array {
-    const view = new Float64Array(this.#memory.buffer, this.#take(arenaBytes(length, 8)), length);
     this.#owned.add(view);
     return view;
   }

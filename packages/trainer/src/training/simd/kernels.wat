@@ -116,27 +116,29 @@
       (local.set $src (i32.add (local.get $src) (i32.const 16)))
       (br $next))))
 
-  ;; g = (g + std * z) * scale with z float64 standard normals: computed in float64 and
+  ;; g = (g + std * z) * scale with z float32 standard normals: computed in float64 and
   ;; rounded to float32 once, two lanes at a time (DP-SGD's noise and averaging, fused).
   (func (export "add_noise") (param $g i32) (param $z i32) (param $n i32) (param $std f64) (param $scale f64)
-    (local $end i32) (local $x v128) (local $lo v128) (local $hi v128) (local $std2 v128) (local $scale2 v128)
+    (local $end i32) (local $x v128) (local $zv v128) (local $lo v128) (local $hi v128) (local $std2 v128) (local $scale2 v128)
     (local.set $std2 (f64x2.splat (local.get $std)))
     (local.set $scale2 (f64x2.splat (local.get $scale)))
     (local.set $end (i32.add (local.get $g) (i32.shl (local.get $n) (i32.const 2))))
     (block $done (loop $next
       (br_if $done (i32.ge_u (local.get $g) (local.get $end)))
       (local.set $x (v128.load (local.get $g)))
+      (local.set $zv (v128.load (local.get $z)))
       (local.set $lo (f64x2.mul (local.get $scale2)
         (f64x2.add (f64x2.promote_low_f32x4 (local.get $x))
-                   (f64x2.mul (local.get $std2) (v128.load (local.get $z))))))
+                   (f64x2.mul (local.get $std2) (f64x2.promote_low_f32x4 (local.get $zv))))))
       (local.set $hi (f64x2.mul (local.get $scale2)
         (f64x2.add (f64x2.promote_low_f32x4
                      (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $x) (local.get $x)))
-                   (f64x2.mul (local.get $std2) (v128.load offset=16 (local.get $z))))))
+                   (f64x2.mul (local.get $std2) (f64x2.promote_low_f32x4
+                     (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $zv) (local.get $zv)))))))
       (v128.store (local.get $g)
         (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
           (f32x4.demote_f64x2_zero (local.get $lo)) (f32x4.demote_f64x2_zero (local.get $hi))))
       (local.set $g (i32.add (local.get $g) (i32.const 16)))
-      (local.set $z (i32.add (local.get $z) (i32.const 32)))
+      (local.set $z (i32.add (local.get $z) (i32.const 16)))
       (br $next))))
 )
