@@ -142,6 +142,15 @@ describe("confidential DP training as a service", () => {
     await assert.rejects(as(stranger).training.get(run.id), code("not-found"));
   });
 
+  it("refuses a run meant to release its weights before any budget is spent, when a dataset keeps them inside", async () => {
+    const before = (await as(hospitalA).datasets.budget(csvId)).epsilonSpent;
+    const learner = as(scientist).remoteLearner({ model: MODEL, datasets: [csvId], loss: "cross_entropy", batchSize: 64, releaseWeights: true });
+    await assert.rejects(learner.fit({ epochs: 1, epsilon: 0.3 }), code("permission-denied", /trained weights may not leave the TEE: dataset .* releases weights to nobody/));
+    assert.equal((await as(hospitalA).datasets.budget(csvId)).epsilonSpent, before, "nothing was reserved or spent");
+    const audit = await as(hospitalA).audit.dataset(csvId);
+    assert.ok(audit.entries.some((e) => e.action === "train" && e.outcome === "permission_denied" && e.caller === scientist.publicKey && JSON.parse(e.details).releaseWeights === true), "the refusal is in the owner's audit chain");
+  });
+
   it("refuses a run that would exceed a budget, saying budget, spent and limit", async () => {
     const small = await as(hospitalA).datasets.upload({ x: rows(train["x"]!, 0, 200), labels: rows(train["labels"]!, 0, 200) }, { name: "bc-small", epsilon: 1, trainers: [scientist.publicKey] });
     const first = await as(scientist).training.start({ model: MODEL, datasets: [small.id], loss: "cross_entropy", epochs: 2, epsilon: 0.8, batchSize: 50 });

@@ -21,6 +21,11 @@ export interface RemoteLearnerOptions {
   readonly maxGradNorm?: number;
   /** Report noised metrics on this dataset instead of the training data. */
   readonly evalDataset?: string;
+  /**
+   * You will call getModel(): each fit is refused before it spends budget if a dataset's
+   * policy keeps the weights inside the TEE. Default false (deploy() works either way).
+   */
+  readonly releaseWeights?: boolean;
 }
 
 /** Options of {@link RemoteLearner.fit}. */
@@ -85,6 +90,7 @@ export function createRemoteLearner(training: TrainingApi, options: RemoteLearne
         ...(options.optimizer === undefined ? {} : { optimizer: options.optimizer }),
         ...(options.evalDataset === undefined ? {} : { evalDataset: options.evalDataset }),
         ...(fit.metricsShare === undefined ? {} : { metricsShare: fit.metricsShare }),
+        ...(options.releaseWeights === true ? { releaseWeights: true } : {}),
         ...(fit.signal === undefined ? {} : { signal: fit.signal }),
       });
       last = started;

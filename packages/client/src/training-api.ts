@@ -45,6 +45,11 @@ export interface StartTrainingOptions {
   readonly metricsShare?: number;
   /** Deploy the trained model under this name when the run succeeds. */
   readonly deploy?: { readonly name: string; readonly access?: AccessOption };
+  /**
+   * You mean to download the trained weights: the server refuses the run before spending any
+   * budget if a dataset's policy keeps them inside the TEE. Default false.
+   */
+  readonly releaseWeights?: boolean;
   /** Model output the loss applies to; default the first. */
   readonly output?: string;
   /** Initializer names or prefixes to keep fixed. */
@@ -118,6 +123,7 @@ export function createTrainingApi(ctx: TrainingApiContext): TrainingApi {
         frozen: [...(o.frozen ?? [])],
         // On the wire 0 means the default share and a negative value turns metrics off.
         metricsShare: o.metricsShare === undefined ? 0 : o.metricsShare === 0 ? -1 : o.metricsShare,
+        releaseWeights: o.releaseWeights === true,
       };
       if (!Number.isSafeInteger(o.batchSize) || o.batchSize < 1) throw new ClientError("invalid-argument", `batchSize must be an integer >= 1, got ${o.batchSize}`);
       async function* requests(): AsyncGenerator<StartTrainingRequest> {

@@ -3,7 +3,7 @@ import type { AccessOption, LossName, OptimizerName, TrainingEvent, TrainingRun 
 import { SingleBar } from "cli-progress";
 import { Option, type Command } from "commander";
 import { CliError } from "../cli-error.js";
-import { addClientOptions, identityOf, printJson, withClient, type ClientOptionValues } from "../client-options/client-options.js";
+import { addClientOptions, printJson, withClient, type ClientOptionValues } from "../client-options/client-options.js";
 import { round4 as round } from "../client-options/print-table.js";
 import { publicKeyList, splitList } from "../client-options/public-key-list.js";
 
@@ -61,17 +61,6 @@ export function registerTrain(program: Command): void {
     const access: AccessOption | undefined = options.public === true ? { public: true } : allow === undefined ? undefined : { allow };
     const datasets = splitList(options.dataset);
     await withClient(options, async (client) => {
-      if (options.out !== undefined) {
-        // Fail before any budget is spent when a dataset's policy keeps the weights in the TEE.
-        const me = (await identityOf(options)).publicKey;
-        for (const id of datasets) {
-          const d = await client.datasets.get(id);
-          const release = d.policy.weightsRelease;
-          if (release === "nobody" || (release === "owner" && d.owner !== me)) {
-            throw new CliError(`--out: dataset ${id} releases trained weights to ${release === "nobody" ? "nobody" : "its owner only"}, so they may not leave the TEE; drop --out and use --deploy NAME to serve the model inside it`);
-          }
-        }
-      }
       const started = await client.training.start({
         model: options.model,
         datasets,
@@ -90,6 +79,8 @@ export function registerTrain(program: Command): void {
         ...(options.evalDataset === undefined ? {} : { evalDataset: options.evalDataset }),
         ...(options.metricsShare === undefined ? {} : { metricsShare: Number(options.metricsShare) }),
         ...(options.deploy === undefined ? {} : { deploy: { name: options.deploy, ...(access === undefined ? {} : { access }) } }),
+        // The server refuses before any budget is spent when a dataset keeps the weights in the TEE.
+        ...(options.out === undefined ? {} : { releaseWeights: true }),
       });
       if (options.json !== true) {
         process.stderr.write(`run ${started.id}: noise multiplier ${round(started.privacy.noiseMultiplier)}, ${started.privacy.steps} steps, epsilon ${round(started.privacy.epsilon)} at delta ${started.privacy.delta} reserved\n`);

@@ -32,6 +32,8 @@ export interface RunConfig {
   /** Share of epsilon for the noised metrics, in [0, 0.5]; 0 disables them. */
   readonly metricsShare: number;
   readonly deploy?: { readonly name: string; readonly access: ModelAccess };
+  /** The caller will download the weights: refuse up front if a dataset keeps them in the TEE. */
+  readonly releaseWeights: boolean;
 }
 
 /** Most datasets one run may use. */
@@ -82,5 +84,6 @@ export function resolveRunConfig(c: TrainingConfig, caller: string): RunConfig {
     frozen: [...c.frozen],
     metricsShare,
     ...(deploy === undefined ? {} : { deploy }),
+    releaseWeights: c.releaseWeights,
   };
 }

@@ -1,5 +1,6 @@
 import type { DatasetAuditLog } from "../audit/dataset-audit-log.js";
 import { mayReceiveWeights } from "../datasets/dataset-policy.js";
+import type { DatasetRecord } from "../datasets/dataset-record.js";
 import type { DatasetStore } from "../datasets/dataset-store.js";
 import type { ModelSignature } from "../inference/worker-messages.js";
 import { newModelRecord, type ModelAccess, type ModelRecord } from "../models/model-record.js";
@@ -38,11 +39,7 @@ export async function releaseWeights(ctx: RunResultsContext, run: TrainingRunRec
   const refusing = run.datasets.map((id) => ctx.datasets.get(id)).filter((d) => d === undefined || d.deletedAt !== undefined || !mayReceiveWeights(d, caller));
   if (refusing.length > 0) {
     for (const id of run.datasets) ctx.audit.append({ dataset: id, caller, action: "weights-download", outcome: "permission_denied", details: { run: run.id } });
-    const d = refusing[0];
-    throw new ServerError(
-      "permission-denied",
-      `the weights of run ${run.id} may not leave the TEE: dataset ${d?.id ?? "(deleted)"} releases weights to ${d === undefined || d.deletedAt !== undefined ? "nobody (deleted)" : RELEASED_TO[d.policy.weightsRelease]}. Deploy the model instead ('sanctum train ... --deploy NAME')`,
-    );
+    throw weightsStayInside(`the weights of run ${run.id}`, refusing[0]);
   }
   const bytes = await ctx.blobs.get("weights", run.id);
   const sha256 = run.trainedSha256 ?? "";
@@ -69,4 +66,22 @@ export async function deployTrainedModel(ctx: RunResultsContext, run: TrainingRu
   } finally {
     bytes.fill(0);
   }
+}
+
+/** The refusal when `d`'s policy (or its deletion) keeps trained weights inside the TEE. */
+function weightsStayInside(what: string, d: DatasetRecord | undefined): ServerError {
+  const to = d === undefined || d.deletedAt !== undefined ? "nobody (deleted)" : RELEASED_TO[d.policy.weightsRelease];
+  return new ServerError("permission-denied", `${what} may not leave the TEE: dataset ${d?.id ?? "(deleted)"} releases weights to ${to}. Deploy the model instead ('sanctum train ... --deploy NAME')`);
+}
+
+/**
+ * Refuses a run whose caller means to download the weights when a training dataset's policy
+ * would refuse that download, before anything is reserved; `audit` records it per dataset.
+ */
+export function assertWeightsMayLeave(datasets: readonly DatasetRecord[], caller: string, audit: (datasetId: string, err: ServerError) => void): void {
+  const d = datasets.find((x) => !mayReceiveWeights(x, caller));
+  if (d === undefined) return;
+  const err = weightsStayInside("the trained weights", d);
+  for (const x of datasets) audit(x.id, err);
+  throw err;
 }

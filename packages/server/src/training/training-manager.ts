@@ -14,7 +14,7 @@ import { ServerError } from "../server-error.js";
 import type { BlobStore } from "../storage/blob-store.js";
 import { sweepOrphanBlobs } from "../storage/sealed-rows.js";
 import { executeRun } from "./execute-run.js";
-import { deployTrainedModel, releaseWeights, type ReleasedWeights, type RunResultsContext } from "./run-results.js";
+import { assertWeightsMayLeave, deployTrainedModel, releaseWeights, type ReleasedWeights, type RunResultsContext } from "./run-results.js";
 import { createMetricsEvaluator } from "./metrics-evaluator.js";
 import { planRun } from "./plan-run.js";
 import type { RunConfig } from "./run-config.js";
@@ -111,6 +111,7 @@ export async function createTrainingManager(options: TrainingManagerOptions): Pr
     async start(caller, config, model) {
       const train = resolveDatasets(caller, config.datasets);
       const evalSet = config.evalDataset === undefined ? undefined : resolveDatasets(caller, [config.evalDataset])[0]!;
+      if (config.releaseWeights) assertWeightsMayLeave(train, caller, (id, err) => audit.append({ dataset: id, caller, action: "train", outcome: outcomeOf(err), details: { releaseWeights: true } }));
       if (active.size >= maxRuns) throw new ServerError("resource-exhausted", `${active.size} training runs are in progress, the most this server runs at once: retry when one ends`);
       const signature = await options.inspectModel(model);
       const inputNames = signature.inputs.map((i) => i.name);
