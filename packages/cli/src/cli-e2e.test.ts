@@ -2,7 +2,7 @@
 // child process, with a temporary HOME and identity, against a real server on loopback.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -77,7 +77,11 @@ describe("sanctum CLI end to end", () => {
     const plain = await sanctum(["keygen", "--out", join(home, "other.key")]);
     assert.match(plain.stdout, /^ed25519:\S{43}\n$/);
     const forced = json<{ publicKey: string }>(await sanctum(["keygen", "--out", join(home, "other.key"), "--force", "--json"]));
-    assert.notEqual(forced.publicKey, plain.stdout.trim());
+    assert.notEqual(forced.publicKey, plain.stdout.trim());    // A key others may read is refused, as OpenSSH refuses such private keys.
+    chmodSync(join(home, "other.key"), 0o644);
+    failed(await sanctum(["model", "list", "--identity", join(home, "other.key")]), /may be read by other users \(mode 0644\).*chmod 600/);
+    chmodSync(join(home, "other.key"), 0o600);
+    assert.equal((await sanctum(["model", "list", "--identity", join(home, "other.key"), "--json"])).code, 0);
   });
 
   it("attest prints what runs there, saves the evidence, and refuses simulation unless allowed", async () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, open, rename, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { decodeIdentityFile, encodeIdentityFile, generateIdentity, type Identity } from "@sanctum/protocol";
@@ -10,19 +10,35 @@ export function identityPath(option: string | undefined): string {
   return option ?? process.env["SANCTUM_IDENTITY"] ?? join(homedir(), ".sanctum", "identity.key");
 }
 
-/** Reads an identity file; throws a CliError that says how to make one. */
+/**
+ * Reads an identity file; throws a CliError that says how to make one. Refuses, as OpenSSH
+ * does for private keys, a file that other users may read: whoever reads it acts as you.
+ */
 export async function readIdentity(path: string): Promise<Identity> {
   let text: string;
+  let mode: number;
   try {
-    text = await readFile(path, "utf8");
+    // Mode and content from one open file, so the checked file is the one read.
+    const file = await open(path, "r");
+    try {
+      mode = (await file.stat()).mode & 0o777;
+      text = await file.readFile("utf8");
+    } finally {
+      await file.close();
+    }
   } catch (cause) {
     throw new CliError(`cannot read identity file '${path}': ${(cause as NodeJS.ErrnoException).code ?? "error"}; make one with 'sanctum keygen --out ${path}'`, { cause });
   }
+  let identity: Identity;
   try {
-    return decodeIdentityFile(text);
+    identity = decodeIdentityFile(text);
   } catch (cause) {
     throw new CliError(`'${path}' is not a Sanctum identity file: make one with 'sanctum keygen --out FILE' and pass it with --identity`, { cause });
   }
+  if (process.platform !== "win32" && (mode & 0o077) !== 0) {
+    throw new CliError(`identity file '${path}' may be read by other users (mode ${mode.toString(8).padStart(4, "0")}): anyone who reads it can act as you; run 'chmod 600 ${path}' (and consider the key compromised if others had access)`);
+  }
+  return identity;
 }
 
 /** Reads the identity, creating it (mode 0600, directory 0700) when the file does not exist. */
