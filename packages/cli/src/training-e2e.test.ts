@@ -236,6 +236,10 @@ describe("confidential DP training as a service", () => {
     );
     assert.ok((await as(hospitalA).datasets.budget(partA)).entries.length >= 2);
     assert.equal((await as(hospitalA).audit.dataset(partA)).verified, true);
+    // A run trained on it is no longer deployed anew.
+    const trainedOnIt = (await as(scientist).training.list()).find((r) => r.datasets.includes(partA) && r.status === "succeeded");
+    assert.ok(trainedOnIt !== undefined);
+    await assert.rejects(as(scientist).training.deploy(trainedOnIt.id, "after-delete"), code("failed-precondition", /which its owner deleted/));
   });
 
   it("never writes dataset bytes in clear to the data dir", () => {

@@ -54,6 +54,13 @@ export async function releaseWeights(ctx: RunResultsContext, run: TrainingRunRec
  */
 export async function deployTrainedModel(ctx: RunResultsContext, run: TrainingRunRecord, caller: string, name: string, access: ModelAccess): Promise<ModelRecord> {
   if (run.status !== "succeeded") throw new ServerError("failed-precondition", `training run ${run.id} is ${run.status}: only a run that succeeded can be deployed`);
+  // A deleted dataset's owner withdrew it: what was trained on it is no longer deployed anew
+  // (models deployed before stay, as their owners' models).
+  const deleted = run.datasets.find((id) => { const d = ctx.datasets.get(id); return d === undefined || d.deletedAt !== undefined; });
+  if (deleted !== undefined) {
+    for (const id of run.datasets) ctx.audit.append({ dataset: id, caller, action: "deploy", outcome: "failed_precondition", details: { run: run.id } });
+    throw new ServerError("failed-precondition", `training run ${run.id} used dataset ${deleted}, which its owner deleted: models trained on it can no longer be deployed`);
+  }
   const bytes = await ctx.blobs.get("weights", run.id);
   try {
     const signature = await ctx.inspectModel(bytes);
