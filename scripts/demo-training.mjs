@@ -18,6 +18,17 @@ const modelPath = join(root, "fixtures/training/breast_cancer_mlp.onnx");
 const say = (line = "") => process.stdout.write(line + "\n");
 const r4 = (x) => Math.round(x * 10000) / 10000;
 
+/** Per-column mean and standard deviation of a row-major [rows, columns] table, and a scaler. */
+function standardizer(data, columns) {
+  const rows = data.length / columns;
+  const mean = new Float64Array(columns);
+  const std = new Float64Array(columns);
+  for (let i = 0; i < data.length; i++) mean[i % columns] += data[i] / rows;
+  for (let i = 0; i < data.length; i++) std[i % columns] += (data[i] - mean[i % columns]) ** 2 / rows;
+  for (let c = 0; c < columns; c++) std[c] = Math.sqrt(std[c]) || 1;
+  return { apply: (x) => Float32Array.from(x, (v, i) => (v - mean[i % columns]) / std[i % columns]) };
+}
+
 const dataDir = mkdtempSync(join(tmpdir(), "sanctum-demo-training-"));
 let server;
 const clients = [];
@@ -41,15 +52,16 @@ try {
   say(`   data scientist ${scientist.publicKey}`);
   say(`   user ${user.publicKey}`);
 
-  const dataset = await asHospital.datasets.upload(csvPath, {
-    name: "breast-cancer",
-    label: "target",
-    epsilon: 1.2,
-    trainers: [scientist.publicKey],
-    weightsRelease: "nobody",
-  });
-  say("2. The hospital uploaded fixtures/datasets/breast_cancer.csv (label column 'target'), validated, streamed");
-  say("   as safetensors and sealed (AES-256-GCM) in the TEE, with a privacy budget and a policy:");
+  // The hospital standardizes its table before upload (per-feature mean and standard deviation,
+  // which it publishes so that the model's users scale their queries the same way).
+  const table = parseCsvDataset(readFileSync(csvPath, "utf8"), { label: "target" });
+  const scaling = standardizer(table.x.data, 30);
+  const dataset = await asHospital.datasets.upload(
+    { x: createTensor("float32", scaling.apply(table.x.data), [table.labels.data.length, 30]), labels: table.labels },
+    { name: "breast-cancer", epsilon: 1.2, trainers: [scientist.publicKey], weightsRelease: "nobody" },
+  );
+  say("2. The hospital standardized fixtures/datasets/breast_cancer.csv (label column 'target') and uploaded it:");
+  say("   validated, streamed as safetensors and sealed (AES-256-GCM) in the TEE, with a privacy budget and a policy:");
   say(`   id ${dataset.id}, ${dataset.rows} rows, arrays ${dataset.arrays.map((a) => `${a.name} ${a.dtype} [${a.shape.join(", ")}]`).join(", ")}`);
   say(`   budget epsilon ${dataset.epsilonLimit} at delta ${dataset.delta}; trainers: the data scientist; weights release: nobody`);
 
@@ -85,23 +97,23 @@ try {
   const model = await learner.deploy("breast-cancer-dp", { access: { allow: [user.publicKey] } });
   say(`   Deploying is allowed (the weights never leave the TEE): model ${model.id} "${model.name}", owner: the data scientist.`);
 
-  const table = parseCsvDataset(readFileSync(csvPath, "utf8"), { label: "target" });
-  const x = table.x.data;
+  const x = scaling.apply(table.x.data);
   const labels = table.labels.data;
   const patients = [0, 1, 19, 20, 21];
   const rows = new Float32Array(patients.length * 30);
   patients.forEach((p, i) => rows.set(x.subarray(p * 30, p * 30 + 30), i * 30));
   const answer = await asUser.models.predict(model.id, { x: createTensor("float32", rows, [patients.length, 30]) }, { receipt: true });
   const logits = answer.outputs.logits.data;
-  say("6. A user queries the deployed model confidentially (inputs and outputs sealed end to end), with a signed receipt:");
+  say("6. A user queries the deployed model confidentially (inputs, scaled with the hospital's published");
+  say("   means and deviations, and outputs sealed end to end), with a signed receipt:");
   patients.forEach((p, i) => {
     const predicted = logits[2 * i + 1] > logits[2 * i] ? "benign" : "malignant";
     say(`   patient ${String(p).padStart(3)}: predicted ${predicted.padEnd(9)} (true: ${labels[p] === 1n ? "benign" : "malignant"})`);
   });
-  const all = await asUser.models.predict(model.id, { x: table.x });
+  const all = await asUser.models.predict(model.id, { x: createTensor("float32", x, [labels.length, 30]) });
   let correct = 0;
   for (let i = 0; i < labels.length; i++) if ((all.outputs.logits.data[2 * i + 1] > all.outputs.logits.data[2 * i] ? 1n : 0n) === labels[i]) correct++;
-  say(`   (accuracy over the whole table: ${(correct / labels.length).toFixed(3)}; the features are raw, unscaled values)`);
+  say(`   (accuracy over the whole table, which it was trained on with DP: ${(correct / labels.length).toFixed(3)})`);
 
   const budget = await asHospital.datasets.budget(dataset.id);
   say(`7. The hospital reads its ledger: spent epsilon ${r4(budget.epsilonSpent)} of ${budget.epsilonLimit} (composed by RDP, not summed):`);
