@@ -5,12 +5,13 @@ import { readInitializers } from "../onnx/initializers.js";
 import { decodeModel } from "../onnx/model-io.js";
 import { attr } from "./attributes.js";
 import { buildTrainingGraph } from "./build-training-graph.js";
+import { relativeError, runStep } from "./testing/run-step.js";
 import { randn, type TinyModelSpec, tinyModel } from "./testing/tiny-model.js";
 
 const B = 5;
 
 /** The DP graph's outputs with and without a physical batch size (grouped vs im2col per-sample gradients). */
-async function both(spec: TinyModelSpec, x: readonly number[], y: readonly number[]): Promise<{ grouped: Record<string, Float32Array>; plain: Record<string, Float32Array>; groups: number[] }> {
+async function both(spec: TinyModelSpec, x: readonly number[], y: readonly number[]): Promise<{ grouped: Record<string, ort.Tensor>; plain: Record<string, ort.Tensor>; groups: number[] }> {
   const model = tinyModel(spec);
   const init = readInitializers(model);
   const feeds: Record<string, ort.Tensor> = {
@@ -23,11 +24,7 @@ async function both(spec: TinyModelSpec, x: readonly number[], y: readonly numbe
   const run = async (physicalBatchSize?: number) => {
     const graph = buildTrainingGraph(model, { loss: "mse", mode: "dp", ...(physicalBatchSize ? { physicalBatchSize } : {}) });
     for (const p of graph.params) feeds[p.name] = new ort.Tensor("float32", Float32Array.from(init.get(p.name)!.data), [...p.shape]);
-    const session = await ort.InferenceSession.create(graph.model);
-    const res = await session.run(feeds);
-    await session.release();
-    const out: Record<string, Float32Array> = {};
-    for (const [k, v] of Object.entries(res)) out[k] = (v as ort.Tensor).data as Float32Array;
+    const out = await runStep(graph, feeds);
     const groups = decodeModel(graph.model).graph!.node.filter((n) => n.opType === "Conv").map((n) => Number(n.attribute.find((a) => a.name === "group")?.i ?? 1n));
     return { out, groups };
   };
@@ -36,12 +33,10 @@ async function both(spec: TinyModelSpec, x: readonly number[], y: readonly numbe
   return { grouped: grouped.out, plain: plain.out, groups: grouped.groups };
 }
 
-function assertClose(a: Record<string, Float32Array>, b: Record<string, Float32Array>): void {
+function assertClose(a: Record<string, ort.Tensor>, b: Record<string, ort.Tensor>): void {
   for (const k of Object.keys(b)) {
-    const x = a[k]!, y = b[k]!;
-    let scale = 1e-6;
-    for (const v of y) scale = Math.max(scale, Math.abs(v));
-    for (let i = 0; i < y.length; i++) assert.ok(Math.abs(x[i]! - y[i]!) <= 1e-5 * scale, `${k}[${i}]: ${x[i]} vs ${y[i]}`);
+    const err = relativeError(a[k]!.data as Float32Array, b[k]!.data as Float32Array);
+    assert.ok(err <= 1e-5, `${k}: relative error ${err}`);
   }
 }
 

@@ -4,6 +4,7 @@ import * as ort from "onnxruntime-node";
 import { readInitializers } from "../onnx/initializers.js";
 import { decodeModel } from "../onnx/model-io.js";
 import { buildTrainingGraph } from "./build-training-graph.js";
+import { relativeError, runStep } from "./testing/run-step.js";
 import { randn, tinyModel } from "./testing/tiny-model.js";
 
 // 64 samples x 64 tokens = 4096 rows of width 256 (> 128) against W [256, 8]: large enough
@@ -21,7 +22,7 @@ const model = tinyModel({
   output: { name: "y", shape: [B, 64, 8] },
 });
 
-async function step(mode: "dp" | "non-private", physicalBatchSize?: number): Promise<{ names: string[]; out: Record<string, Float32Array> }> {
+async function step(mode: "dp" | "non-private", physicalBatchSize?: number): Promise<{ names: string[]; out: Record<string, ort.Tensor> }> {
   const graph = buildTrainingGraph(model, { loss: "mse", mode, ...(physicalBatchSize ? { physicalBatchSize } : {}) });
   const init = readInitializers(model);
   const feeds: Record<string, ort.Tensor> = {
@@ -31,20 +32,8 @@ async function step(mode: "dp" | "non-private", physicalBatchSize?: number): Pro
   };
   if (mode === "dp") feeds["max_grad_norm"] = new ort.Tensor("float32", Float32Array.of(0.5), []);
   for (const p of graph.params) feeds[p.name] = new ort.Tensor("float32", Float32Array.from(init.get(p.name)!.data), [...p.shape]);
-  const session = await ort.InferenceSession.create(graph.model);
-  const res = await session.run(feeds);
-  await session.release();
-  const out: Record<string, Float32Array> = {};
-  for (const [k, v] of Object.entries(res)) out[k] = (v as ort.Tensor).data as Float32Array;
+  const out = await runStep(graph, feeds);
   return { names: decodeModel(graph.model).graph!.node.map((n) => n.name), out };
-}
-
-function maxRelativeError(a: Float32Array, b: Float32Array): number {
-  let worst = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) scale = Math.max(scale, Math.abs(b[i]!));
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / (scale || 1));
-  return worst;
 }
 
 for (const mode of ["non-private", "dp"] as const) {
@@ -55,7 +44,7 @@ for (const mode of ["non-private", "dp"] as const) {
     const blocks = blocked.names.filter((n) => n.includes("row_blocks") && /\/MatMul_\d+$/.test(n));
     assert.ok(blocks.length >= 2, `the forward product and an input gradient are blocked, got ${blocks.join(", ")}`);
     for (const k of Object.keys(plain.out)) {
-      const err = maxRelativeError(blocked.out[k]!, plain.out[k]!);
+      const err = relativeError(blocked.out[k]!.data as Float32Array, plain.out[k]!.data as Float32Array);
       assert.ok(err < 1e-5, `${k}: relative error ${err}`);
     }
   });
