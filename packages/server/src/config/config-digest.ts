@@ -6,7 +6,9 @@ import { MAX_CHUNK_BYTES } from "../models/upload-limits.js";
 
 /**
  * The configuration a verifier may care about: what changes the server's behaviour towards
- * clients (limits, platform, version). Host, port and paths are left out on purpose: they
+ * clients (limits, platform, version) and how it seals their data at rest (a key file on the
+ * data disk, which whoever holds the disk can read, or a platform-derived key). Host, port and
+ * paths are left out on purpose: they
  * vary per deployment (a replica on another port is the same service) and change nothing a
  * client is promised. Thread counts only change speed, so they are left out too.
  */
@@ -19,6 +21,7 @@ export function effectiveConfiguration(options: ResolvedServerOptions): Record<s
     maxModelBytes: options.maxModelBytes,
     maxRequestBytes: options.maxRequestBytes,
     maxChunkBytes: MAX_CHUNK_BYTES,
+    sealingKey: options.sealingKeyProvider?.kind ?? "key-file",
   };
 }
 
