@@ -79,5 +79,5 @@ export function perSampleReduce(
 /** Squared L2 norm per sample of a [B, ...] tensor. */
 export function perSampleSquaredNorm(b: GraphBuilder, ps: string, rank: number): string {
   if (rank === 1) return b.mul(ps, ps);
-  return b.reduceSumSquare(ps, Array.from({ length: rank - 1 }, (_, i) => i + 1), false);
+  return b.sumOfSquaresPerRow(ps);
 }

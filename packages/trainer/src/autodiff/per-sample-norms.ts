@@ -24,13 +24,13 @@ export interface PerSampleUse {
  */
 function matmulSquaredNorm(b: GraphBuilder, x: { name: string; t: number }, g: { name: string; t: number }, k: number, n: number): string {
   const t = x.t;
-  if (t === 1) return b.mul(b.reduceSumSquare(x.name, [1, 2], false), b.reduceSumSquare(g.name, [1, 2], false));
+  if (t === 1) return b.mul(b.sumOfSquaresPerRow(x.name), b.sumOfSquaresPerRow(g.name));
   if (t * (k + n) < k * n) {
     const xx = b.matmul(x.name, b.transpose(x.name, [0, 2, 1]));
     const gg = b.matmul(g.name, b.transpose(g.name, [0, 2, 1]));
-    return b.reduceSum(b.mul(xx, gg), [1, 2], false);
+    return b.sumOfProductsPerRow(xx, gg);
   }
-  return b.reduceSumSquare(b.matmul(b.transpose(x.name, [0, 2, 1]), g.name), [1, 2], false);
+  return b.sumOfSquaresPerRow(b.matmul(b.transpose(x.name, [0, 2, 1]), g.name));
 }
 
 function materialized(b: GraphBuilder, ps: string, paramShape: readonly number[]): PerSampleUse {
@@ -58,7 +58,7 @@ function contiguousConvUse(b: GraphBuilder, x: string, g: string, spatial: reado
   if (size > MATERIALIZE_MAX_WEIGHT) {
     const uu = b.matmul(b.transpose(unfold.u, [0, 2, 1]), unfold.u);
     const gg = b.matmul(b.transpose(gl, [0, 2, 1]), gl);
-    return { squaredNorm: b.reduceSum(b.mul(uu, gg), [1, 2], false) };
+    return { squaredNorm: b.sumOfProductsPerRow(uu, gg) };
   }
   // Per-sample gradients transposed, [N, K' * C', Co]: U_n g_n^T runs faster in onnxruntime
   // than g_n U_n^T (fewer, longer rows for its GEMM).
@@ -137,11 +137,11 @@ export function perSampleUse(ctx: VjpContext, i: number): PerSampleUse {
       const idsb = toBatchMajor(b, ids, ctx.info(ids), 0, where(ctx));
       const gb0 = toBatchMajor(b, g, outInfo, rest.length, where(ctx));
       const gb = rest.length === 1 ? gb0.name : b.reshape(gb0.name, [0, 0, -1]);
-      if (idsb.t === 1) return { squaredNorm: b.reduceSumSquare(gb, [1, 2], false) };
+      if (idsb.t === 1) return { squaredNorm: b.sumOfSquaresPerRow(gb) };
       // Ghost norm of an embedding (Li et al. 2021): sum over position pairs with equal ids of <g_s, g_t>.
       const same = b.cast(b.op1("Equal", [b.unsqueeze(idsb.name, [2]), b.unsqueeze(idsb.name, [1])]), 1);
       const gg = b.matmul(gb, b.transpose(gb, [0, 2, 1]));
-      return { squaredNorm: b.reduceSum(b.mul(same, gg), [1, 2], false) };
+      return { squaredNorm: b.sumOfProductsPerRow(same, gg) };
     }
     case "Add": case "Sub": case "Mul": case "Div": case "Pow": case "Where": case "PRelu": case "Max": case "Min": {
       if (op === "Where" && i === 0) break;
