@@ -160,6 +160,8 @@ async function startInDataDir({ o, provider, logger, dataDir, configDigest, lock
       pool,
       signingKey: tls.privateKey,
       maxModelBytes: o.maxModelBytes,
+      maxDatasetBytes: o.maxDatasetBytes,
+      maxConcurrentRuns: o.maxTrainingRuns,
       now: o.now,
       logger,
     });

@@ -9,6 +9,8 @@ interface ServerFlags {
   platform: string;
   maxModelBytes?: string;
   maxRequestBytes?: string;
+  maxDatasetBytes?: string;
+  maxTrainingRuns?: string;
   attestationCerts?: string;
 }
 
@@ -27,6 +29,8 @@ export function registerServer(program: Command): void {
     .option("--platform <platform>", "simulation (development, no protection) or auto (SEV-SNP or TDX)", "auto")
     .option("--max-model-bytes <n>", "largest model accepted, in bytes received (default 536870912 = 512 MiB)")
     .option("--max-request-bytes <n>", "largest predict request, in bytes received (default 67108864 = 64 MiB)")
+    .option("--max-dataset-bytes <n>", "largest dataset upload, in bytes received as safetensors (default 1073741824 = 1 GiB)")
+    .option("--max-training-runs <n>", "training runs at once, each on a core (default 2)")
     .option("--attestation-certs <dir>", "folder of platform certificates / collateral served with the evidence")
     .action(async (flags: ServerFlags) => {
       if (flags.platform !== "simulation" && flags.platform !== "auto") {
@@ -46,6 +50,8 @@ export function registerServer(program: Command): void {
         ...(flags.maxRequestBytes === undefined
           ? {}
           : { maxRequestBytes: integerFlag("--max-request-bytes", flags.maxRequestBytes, 1024, 2 ** 31 - 1) }),
+        ...(flags.maxDatasetBytes === undefined ? {} : { maxDatasetBytes: integerFlag("--max-dataset-bytes", flags.maxDatasetBytes, 2 ** 20, 2 ** 36) }),
+        ...(flags.maxTrainingRuns === undefined ? {} : { maxTrainingRuns: integerFlag("--max-training-runs", flags.maxTrainingRuns, 1, 64) }),
         ...(flags.attestationCerts === undefined ? {} : { attestationCertsDir: flags.attestationCerts }),
       });
       if (server.platform === "simulation") {

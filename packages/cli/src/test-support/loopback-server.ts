@@ -16,7 +16,7 @@ export interface LoopbackServerOptions {
   /** Identities to connect (attested, simulation allowed) once the server listens. */
   readonly identities: readonly Identity[];
   /** Server options beyond platform simulation, port 0, the data dir and a silent log. */
-  readonly server?: Pick<SanctumServerOptions, "maxModelBytes" | "maxRequestBytes">;
+  readonly server?: Pick<SanctumServerOptions, "maxModelBytes" | "maxRequestBytes" | "maxDatasetBytes" | "maxTrainingRuns">;
 }
 
 /** A running loopback server and its connected clients. */

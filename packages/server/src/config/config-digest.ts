@@ -21,6 +21,7 @@ export function effectiveConfiguration(options: ResolvedServerOptions): Record<s
     maxModelBytes: options.maxModelBytes,
     maxRequestBytes: options.maxRequestBytes,
     maxChunkBytes: MAX_CHUNK_BYTES,
+    maxDatasetBytes: options.maxDatasetBytes,
     sealingKey: options.sealingKeyProvider?.kind ?? "key-file",
   };
 }

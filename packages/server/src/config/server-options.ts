@@ -21,6 +21,10 @@ export interface SanctumServerOptions {
   readonly maxModelBytes?: number;
   /** Largest predict request, in bytes actually received; default 64 MiB, range [1024, 2^31 - 1]. */
   readonly maxRequestBytes?: number;
+  /** Largest dataset upload, in bytes received (as safetensors); default 1 GiB, range [1 MiB, 64 GiB]. */
+  readonly maxDatasetBytes?: number;
+  /** Training runs at once (each takes a core while it runs); default 2, range [1, 64]. */
+  readonly maxTrainingRuns?: number;
   /** Folder of platform certificates and collateral served with the evidence (`--attestation-certs`). */
   readonly attestationCertsDir?: string;
   /** Root of the kernel's configfs-tsm reports; default `/sys/kernel/config/tsm/report`. */
@@ -53,6 +57,8 @@ export interface ResolvedServerOptions {
   readonly platform: "simulation" | "auto";
   readonly maxModelBytes: number;
   readonly maxRequestBytes: number;
+  readonly maxDatasetBytes: number;
+  readonly maxTrainingRuns: number;
   readonly attestationCertsDir: string | undefined;
   readonly configfsRoot: string | undefined;
   readonly configfs: TsmFileSystem | undefined;
@@ -84,6 +90,8 @@ export function resolveServerOptions(options: SanctumServerOptions = {}): Resolv
     platform,
     maxModelBytes: int("maxModelBytes (--max-model-bytes)", options.maxModelBytes ?? 512 * MIB, 1, INT32_MAX),
     maxRequestBytes: int("maxRequestBytes (--max-request-bytes)", options.maxRequestBytes ?? 64 * MIB, 1024, INT32_MAX),
+    maxDatasetBytes: int("maxDatasetBytes (--max-dataset-bytes)", options.maxDatasetBytes ?? 1024 * MIB, MIB, 64 * 1024 * MIB),
+    maxTrainingRuns: int("maxTrainingRuns (--max-training-runs)", options.maxTrainingRuns ?? 2, 1, 64),
     attestationCertsDir: options.attestationCertsDir,
     configfsRoot: options.configfsRoot,
     configfs: options.configfs,

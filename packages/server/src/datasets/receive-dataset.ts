@@ -15,7 +15,7 @@ export async function receiveDataset(
     what: "dataset upload",
     headHint: "the header (name, budget, policy)",
     maxBytes: options.maxDatasetBytes,
-    tooLarge: `dataset is larger than this server's limit of ${options.maxDatasetBytes} bytes (as safetensors): split it, or ask the operator to raise the limit`,
+    tooLarge: `dataset is larger than this server's limit of ${options.maxDatasetBytes} bytes (as safetensors): split it, or ask the operator to raise it (--max-dataset-bytes)`,
     empty: "dataset upload: no dataset bytes were sent",
     onHead: options.onHeader,
   });
