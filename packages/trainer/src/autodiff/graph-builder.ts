@@ -90,6 +90,17 @@ export class GraphBuilder {
     return name;
   }
 
+  /** The values of an int64 constant made by {@link i64}, or undefined. */
+  constantInts(name: string): number[] | undefined {
+    for (const [key, n] of this.constants) {
+      if (n === name && key.startsWith("i64:")) {
+        const values = key.slice(key.indexOf(":", 4) + 1);
+        return values === "" ? [] : values.split(",").map(Number);
+      }
+    }
+    return undefined;
+  }
+
   /** A float32 constant (a scalar unless `dims` says otherwise). */
   f32(values: number | Float32Array, dims: readonly number[] = []): string {
     const data = typeof values === "number" ? Float32Array.of(values) : values;
