@@ -3,6 +3,7 @@ import { attr, attrFloat, attrInt, attrInts, attrString } from "./attributes.js"
 import { convGeometry, convGradRows, convWeightGrad } from "./conv-unfold.js";
 import { separableMaxPool, separableMaxPoolGrad } from "./max-pool-grad.js";
 import { polyphaseConvInputGrad } from "./nchwc-conv-grad.js";
+import { blockedConvWeightGrad } from "./nchwc-conv-weight-grad.js";
 import { type Dim } from "./sym-dim.js";
 import { broadcastShapes } from "./shape-helpers.js";
 import { type VjpContext, type VjpRule, gradOf, reduceToShape, shapeOf, staticShape } from "./vjp-context.js";
@@ -80,6 +81,13 @@ const conv: VjpRule = (ctx) => {
       attr.ints("kernel_shape", geo.kernel), attr.ints("strides", geo.strides), attr.ints("pads", geo.pads),
       attr.ints("dilations", geo.dilations), attr.int("group", geo.group), attr.ints("output_padding", outputPadding),
     ]);
+  }
+  const wantBias = bias !== undefined && bias !== "" && ctx.want[2] === true;
+  const blocked = (ctx.want[1] || wantBias) ? blockedConvWeightGrad(b, x, staticSpatial(ctx, x), g, staticSpatial(ctx, node.output[0] ?? ""), ws, geo) : undefined;
+  if (blocked !== undefined) {
+    if (ctx.want[1]) out[1] = blocked.weight;
+    if (wantBias) out[2] = blocked.bias;
+    return out;
   }
   if (ctx.want[1]) {
     out[1] = convWeightGrad(b, x, staticSpatial(ctx, x), g, staticSpatial(ctx, node.output[0] ?? ""), ws, geo);
