@@ -123,8 +123,25 @@ export function convWeightGrad(b: GraphBuilder, x: string, spatial: readonly num
  * weight-gradient Conv); the bias gradient sums its rows over one flattened axis.
  */
 export function convGradRows(b: GraphBuilder, g: string, cout: number, groups: number, outSpatial: readonly number[]): string {
+  if (blockedRows(b, cout, groups, outSpatial)) {
+    // From g's blocked twin [N, Co/B, Ho, Wo, B]: channel blocks outermost (a Transpose of
+    // whole blocked images, none when Co = B), then one ReorderOutput of [Co/B, N * Ho, Wo, B]
+    // as a single image moves the channels in front of the samples.
+    const block = b.nchwcBlock ?? 1;
+    const [ho = 0, wo = 0] = outSpatial;
+    const g5 = b.reshape(toBlocked(b, g), [-1, cout / block, ho, wo, block]);
+    const outer = cout === block ? g5 : b.transpose(g5, [1, 0, 2, 3, 4]);
+    const rows = b.nchwc("ReorderOutput", [b.reshape(outer, [1, cout, -1, wo])], [attr.int("channels", cout)]);
+    return b.reshape(rows, [cout, -1, ho, wo]);
+  }
   const rest = outSpatial.map((_, i) => i + 3);
   return b.reshape(b.transpose(b.reshape(g, [-1, groups, cout / groups, ...outSpatial]), [1, 2, 0, ...rest]), [cout, -1, ...outSpatial]);
+}
+
+/** Whether {@link convGradRows} takes g from its NCHWc twin (2-D, group 1, Cout a multiple of the block). */
+export function blockedRows(b: GraphBuilder, cout: number, groups: number, outSpatial: readonly number[]): boolean {
+  const block = b.nchwcBlock;
+  return block !== undefined && groups === 1 && outSpatial.length === 2 && cout % block === 0;
 }
 
 /**

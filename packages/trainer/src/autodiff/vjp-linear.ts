@@ -1,6 +1,6 @@
 import { TrainerError } from "../trainer-error.js";
 import { attr, attrFloat, attrInt, attrInts, attrString } from "./attributes.js";
-import { convGeometry, convGradRows, convWeightGrad } from "./conv-unfold.js";
+import { blockedRows, convGeometry, convGradRows, convWeightGrad } from "./conv-unfold.js";
 import { separableMaxPool, separableMaxPoolGrad } from "./max-pool-grad.js";
 import { polyphaseConvInputGrad } from "./nchwc-conv-grad.js";
 import { blockedConvWeightGrad } from "./nchwc-conv-weight-grad.js";
@@ -96,7 +96,7 @@ const conv: VjpRule = (ctx) => {
     const rank = ws.length;
     // With the weight's gradient wanted, its channels-first copy of g is there: one flattened
     // axis to sum (multi-axis ReduceSum is slower in onnxruntime).
-    out[2] = ctx.want[1]
+    out[2] = ctx.want[1] || blockedRows(b, ws[0] ?? 0, geo.group, staticSpatial(ctx, node.output[0] ?? ""))
       ? b.reduceSum(b.reshape(convGradRows(b, g, ws[0] ?? 0, geo.group, staticSpatial(ctx, node.output[0] ?? "")), [ws[0] ?? 0, -1]), [1], false)
       : b.reduceSum(g, [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)], false);
   }
