@@ -1,3 +1,4 @@
+import { float32Tensor } from "../onnx/tensor-data.js";
 import { attr } from "./attributes.js";
 import type { ConvGeometry } from "./conv-unfold.js";
 import type { GraphBuilder } from "./graph-builder.js";
@@ -51,18 +52,21 @@ export function blockedConvWeightGrad(b: GraphBuilder, x: string, spatial: reado
   for (let jy = 0; jy < mh; jy++) {
     parts.push(mh === 1 && hs === ho ? image : b.op1("Slice", [image, b.i64([jy * ws]), b.i64([(jy + ho) * ws]), b.i64([2])]));
   }
-  const a = b.reshape(parts.length === 1 ? parts[0] ?? "" : b.op1("Concat", parts, [attr.int("axis", 0)]), [mh * rows, -1]);
+  // A last row of ones: its product row is the column sums of B, the bias gradient (for every
+  // jx block: each holds every output gradient once), at no extra pass over g.
+  const first = parts[0] ?? "";
+  const onesShape = b.op1("Concat", [b.i64([1]), b.op1("Slice", [b.shapeOf(first), b.i64([1]), b.i64([3])])], [attr.int("axis", 0)]);
+  parts.push(b.op1("ConstantOfShape", [onesShape], [attr.tensor("value", float32Tensor("", [1], Float32Array.of(1)))]));
+  const a = b.reshape(b.op1("Concat", parts, [attr.int("axis", 0)]), [mh * rows + 1, -1]);
   // g's blocked twin [N, Co/B, Ho, Wo, B] -> NHWC [N, Ho, Wo, Co]; one copy per jx, shifted by jx columns.
   const g5 = b.reshape(toBlocked(b, g), [-1, cout / block, ho, wo, block]);
   const nhwc = b.reshape(b.transpose(g5, [0, 2, 3, 1, 4]), [-1, ho, wo, 1, cout]);
   const shifted: string[] = [];
   for (let jx = 0; jx < mw; jx++) shifted.push(mw === 1 ? nhwc : b.op1("Pad", [nhwc, b.i64([0, 0, jx, 0, 0, 0, 0, mw - 1 - jx, 0, 0])]));
   const rhs = b.reshape(shifted.length === 1 ? shifted[0] ?? "" : b.op1("Concat", shifted, [attr.int("axis", 3)]), [-1, mw * cout]);
-  const dw = b.matmul(a, rhs);
+  const [dw = "", sums = ""] = b.op("Split", [b.matmul(a, rhs), b.i64([mh * rows, 1])], [attr.int("axis", 0)], 2);
   // [(jy, ci, py, px), (jx, co)] -> [co, ci, jy, py, jx, px] = [co, ci, kh, kw].
   const weight = b.reshape(b.transpose(b.reshape(dw, [mh, cin, s, s, mw, cout]), [5, 1, 0, 2, 4, 3]), [cout, cin, kh, kw]);
-  // Every jx block of the right-hand side holds each output gradient once: its column sums are the bias gradient.
-  const sums = b.reduceSum(rhs, [0], false);
-  const bias = mw === 1 ? sums : b.op1("Slice", [sums, b.i64([0]), b.i64([cout]), b.i64([0])]);
+  const bias = b.reshape(mw === 1 ? sums : b.op1("Slice", [sums, b.i64([0]), b.i64([cout]), b.i64([1])]), [cout]);
   return { weight, bias };
 }
