@@ -100,9 +100,10 @@ export function separableMaxPoolGrad(b: GraphBuilder, node: NodeProto, x: string
  * and channel block) is one flat row, and a shift by j rows or columns is one Pad of that row
  * by j * W * B or j * B floats (the zeros that cross a row edge come from the columns past the
  * last window, where the gradient is zero). The stage maxima are the NCHWc MaxPool with end
- * pads (the windows' maxima where they fit, which is all the routing reads). For a 2x2 pool:
- * two MaxPools, two Equal + Cast masks and, per stage, Mul, Sub, Pad and Add (14 passes over
- * the input instead of 17, fmnist_cnn's first pool).
+ * pads (the windows' maxima where they fit, which is all the routing reads); a 2-row stage
+ * needs none: its mask is rowMax[i] >= rowMax[i + 1]. For a 2x2 pool: one MaxPool, one Pad,
+ * Equal / GreaterOrEqual + Cast masks and, per stage, Mul, Sub, Pad and Add (14 passes over the
+ * input instead of 17, fmnist_cnn's first pool).
  */
 function blockedMaxPoolGrad(b: GraphBuilder, node: NodeProto, x: string, g: string, spatial: readonly number[], channels: number, block: number): string {
   const [kh = 1, kw = 1] = attrInts(node, "kernel_shape") ?? [];
@@ -110,20 +111,27 @@ function blockedMaxPoolGrad(b: GraphBuilder, node: NodeProto, x: string, g: stri
   const shape = [channels, h, w];
   const xb = toBlocked(b, x);
   const rowMax = kw > 1 ? b.nchwc("MaxPool", [xb], [attr.ints("kernel_shape", [1, kw]), attr.ints("pads", [0, 0, 0, kw - 1])]) : xb;
-  const windowMax = kh > 1 ? b.nchwc("MaxPool", [rowMax], [attr.ints("kernel_shape", [kh, 1]), attr.ints("pads", [0, 0, kh - 1, 0])]) : rowMax;
+  const windowMax = (): string => b.nchwc("MaxPool", [rowMax], [attr.ints("kernel_shape", [kh, 1]), attr.ints("pads", [0, 0, kh - 1, 0])]);
   const image = h * w * block;
   const flat = (t: string): string => b.reshape(t, [-1, image]);
   const full = (t: string): string => b.reshape(t, [-1, ...shape]);
   /** `t` moved by `d` floats along each image (d > 0: towards the end), zeros filling in. */
   const shift = (t: string, d: number): string => (d === 0 ? t : full(b.op1("Pad", [flat(t), b.i64([0, d, 0, -d])])));
-  /** Backward of v[i] = max_{j<k} u[i + j * unit] (first maximum) for a gradient gv that is zero where the window does not fit. */
-  const stage = (u: string, v: string, gv: string, k: number, unit: number): string => {
+  /**
+   * Backward of v[i] = max_{j<k} u[i + j * unit] (first maximum) for a gradient gv that is zero
+   * where the window does not fit. Unless `v` is already there (`computed`), the first offset's
+   * mask for k = 2 is u[i] >= u[i + unit]: one shift instead of a MaxPool for v.
+   */
+  const stage = (u: string, v: () => string, computed: boolean, gv: string, k: number, unit: number): string => {
     let rest = gv;
     const placed: string[] = [];
+    const pairwise = k === 2 && !computed;
+    const max = pairwise ? "" : v();
     for (let j = 0; j < k; j++) {
       let share = rest;
       if (j < k - 1) {
-        share = b.mul(rest, b.cast(b.op1("Equal", [shift(u, -j * unit), v]), FLOAT));
+        const first = pairwise ? b.op1("GreaterOrEqual", [u, shift(u, -unit)]) : b.op1("Equal", [shift(u, -j * unit), max]);
+        share = b.mul(rest, b.cast(first, FLOAT));
         rest = b.sub(rest, share);
       }
       placed.push(shift(share, j * unit));
@@ -131,8 +139,8 @@ function blockedMaxPoolGrad(b: GraphBuilder, node: NodeProto, x: string, g: stri
     return b.sum(placed);
   };
   let grad = zeroExtendedBlocked(b, g, [channels, h - kh + 1, w - kw + 1], [h, w], block);
-  if (kh > 1) grad = stage(rowMax, windowMax, grad, kh, w * block);
-  if (kw > 1) grad = stage(xb, rowMax, grad, kw, block);
+  if (kh > 1) grad = stage(rowMax, windowMax, false, grad, kh, w * block);
+  if (kw > 1) grad = stage(xb, () => rowMax, true, grad, kw, block);
   return fromBlocked(b, grad, shape);
 }
 
