@@ -36,6 +36,14 @@ export class GraphBuilder {
    * tensors in the blocked layout.
    */
   readonly blockedShapes = new Map<string, readonly number[]>();
+  /** The forward graph's node producing each tensor, and how many forward nodes read it (set by buildTrainingGraph). */
+  readonly forwardProducer = new Map<string, NodeProto>();
+  readonly forwardReaders = new Map<string, number>();
+  /**
+   * Outputs of Tanh / Sigmoid nodes whose derivative a MaxPool gradient rule already applied
+   * on the pool's (smaller) output grid (max-pool-grad.ts); their own rule passes g through.
+   */
+  readonly appliedDerivatives = new Set<string>();
 
   constructor(
     /** Default-domain opset of the graph the nodes go into (selects attribute or input forms). */

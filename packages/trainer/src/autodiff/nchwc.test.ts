@@ -50,8 +50,9 @@ function cnn(): Uint8Array {
 
 /**
  * fmnist_cnn's shape at a smaller size: each pooled map feeds one strided conv only, so the
- * pool gradient's zero-extension merges into the conv input gradient's Pad, and the second
- * conv's weight gradient takes the blocked GEMM path.
+ * pool gradient's zero-extension merges into the conv input gradient's Pad, the second conv's
+ * weight gradient takes the blocked GEMM path, and the Tanh and Sigmoid derivatives are applied
+ * on the pools' output grids.
  */
 function tramerBoneh(): Uint8Array {
   return tinyModel({
@@ -67,7 +68,7 @@ function tramerBoneh(): Uint8Array {
       n("Tanh", ["c1"], ["a1"]),
       n("MaxPool", ["a1"], ["p1"], [attr.ints("kernel_shape", [2, 2])]),
       n("Conv", ["p1", "w2", "b2"], ["c2"], [attr.ints("kernel_shape", [4, 4]), attr.ints("strides", [2, 2])]),
-      n("Relu", ["c2"], ["a2"]),
+      n("Sigmoid", ["c2"], ["a2"]),
       n("MaxPool", ["a2"], ["p2"], [attr.ints("kernel_shape", [2, 2])]),
       n("Reshape", ["p2", "flat"], ["f"]),
       n("Gemm", ["f", "fc", "fcb"], ["y"], [attr.int("transB", 1)]),
