@@ -111,12 +111,12 @@ function blockedMaxPoolGrad(b: GraphBuilder, node: NodeProto, x: string, g: stri
   const shape = [channels, h, w];
   const xb = toBlocked(b, x);
   const rowMax = kw > 1 ? b.nchwc("MaxPool", [xb], [attr.ints("kernel_shape", [1, kw]), attr.ints("pads", [0, 0, 0, kw - 1])]) : xb;
-  const windowMax = (): string => b.nchwc("MaxPool", [rowMax], [attr.ints("kernel_shape", [kh, 1]), attr.ints("pads", [0, 0, kh - 1, 0])]);
   const image = h * w * block;
+  // The stages work on the flat view [N * C/B, H * W * B] (elementwise ops do not care).
   const flat = (t: string): string => b.reshape(t, [-1, image]);
-  const full = (t: string): string => b.reshape(t, [-1, ...shape]);
-  /** `t` moved by `d` floats along each image (d > 0: towards the end), zeros filling in. */
-  const shift = (t: string, d: number): string => (d === 0 ? t : full(b.op1("Pad", [flat(t), b.i64([0, d, 0, -d])])));
+  const windowMax = (): string => flat(b.nchwc("MaxPool", [rowMax], [attr.ints("kernel_shape", [kh, 1]), attr.ints("pads", [0, 0, kh - 1, 0])]));
+  /** `t` (flat) moved by `d` floats along each image (d > 0: towards the end), zeros filling in. */
+  const shift = (t: string, d: number): string => (d === 0 ? t : b.op1("Pad", [t, b.i64([0, d, 0, -d])]));
   /**
    * Backward of v[i] = max_{j<k} u[i + j * unit] (first maximum) for a gradient gv that is zero
    * where the window does not fit. Unless `v` is already there (`computed`), the first offset's
@@ -155,10 +155,10 @@ function blockedMaxPoolGrad(b: GraphBuilder, node: NodeProto, x: string, g: stri
     return b.mul(src5, d);
   };
   if (folded) b.appliedDerivatives.add(x);
-  let grad = zeroExtendedBlocked(b, g, pooled, [h, w], block, derivative);
-  if (kh > 1) grad = stage(rowMax, windowMax, false, grad, kh, w * block);
-  if (kw > 1) grad = stage(xb, () => rowMax, true, grad, kw, block);
-  return fromBlocked(b, grad, shape);
+  let grad = flat(zeroExtendedBlocked(b, g, pooled, [h, w], block, derivative));
+  if (kh > 1) grad = stage(flat(rowMax), windowMax, false, grad, kh, w * block);
+  if (kw > 1) grad = stage(flat(xb), () => flat(rowMax), true, grad, kw, block);
+  return fromBlocked(b, b.reshape(grad, [-1, ...shape]), shape);
 }
 
 /**
