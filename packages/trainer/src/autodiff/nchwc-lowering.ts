@@ -129,8 +129,9 @@ export function lowerToNchwc(b: GraphBuilder, nodes: readonly NodeProto[], info:
       emit("ReorderOutput", [t.name], [name], [attr.int("channels", t.shape?.[0] ?? 0)], NCHWC_DOMAIN);
     }
   };
+  const moved = new Set<NodeProto>();
   for (const n of nodes) {
-    if (fusedInto.has(n) || dropped.has(n)) continue;
+    if (fusedInto.has(n) || dropped.has(n) || moved.has(n)) continue;
     if (!lowered.has(n)) {
       out.push(n.input.some((i) => alias.has(i)) ? create(NodeProtoSchema, { ...n, input: n.input.map((i) => alias.get(i) ?? i) }) : n);
       continue;
@@ -169,7 +170,17 @@ export function lowerToNchwc(b: GraphBuilder, nodes: readonly NodeProto[], info:
       // (fmnist_cnn's first conv: about 1.4 -> 1.2 ms at batch 256).
       const { s, pads, m } = s2d;
       let xp = x;
-      if (pads.some((p) => p !== 0)) { xp = b.fresh("nchwc_pad"); emit("Pad", [x, b.i64([0, 0, pads[0] ?? 0, pads[1] ?? 0, 0, 0, pads[2] ?? 0, pads[3] ?? 0])], [xp]); }
+      if (pads.some((p) => p !== 0)) {
+        // The same Pad may be there already (a single-channel conv's weight gradient pads x).
+        const padsName = b.i64([0, 0, pads[0] ?? 0, pads[1] ?? 0, 0, 0, pads[2] ?? 0, pads[3] ?? 0]);
+        const same = nodes.find((p) => p.opType === "Pad" && isDefault(p) && p.input.length === 2 && p.input[0] === x && p.input[1] === padsName);
+        if (same !== undefined) {
+          // Moved here, before its first reader.
+          xp = same.output[0] ?? "";
+          out.push(same);
+          moved.add(same);
+        } else { xp = b.fresh("nchwc_pad"); emit("Pad", [x, padsName], [xp]); }
+      }
       const xs = b.fresh("nchwc_s2d");
       emit("SpaceToDepth", [xp], [xs], [attr.int("blocksize", s)]);
       // W[co, ci, jy*s+py, jx*s+px] -> W'[co, (py*s+px)*Cin+ci, jy, jx] (SpaceToDepth's channel order).
