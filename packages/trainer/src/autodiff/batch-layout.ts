@@ -79,5 +79,8 @@ export function perSampleReduce(
 /** Squared L2 norm per sample of a [B, ...] tensor. */
 export function perSampleSquaredNorm(b: GraphBuilder, ps: string, rank: number): string {
   if (rank === 1) return b.mul(ps, ps);
-  return b.reduceSumSquare(ps, Array.from({ length: rank - 1 }, (_, i) => i + 1), false);
+  // Mul + ReduceSum over one flattened axis: onnxruntime's multi-axis ReduceSumSquare is about
+  // 3x slower (fmnist_cnn's per-sample conv1 gradients [256, 16, 1, 8, 8]: 0.13 ms).
+  const flat = b.reshape(ps, [0, -1]);
+  return b.reduceSum(b.mul(flat, flat), [1], false);
 }
