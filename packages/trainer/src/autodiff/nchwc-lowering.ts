@@ -183,12 +183,12 @@ export function lowerToNchwc(b: GraphBuilder, nodes: readonly NodeProto[], info:
       }
       const xs = b.fresh("nchwc_s2d");
       emit("SpaceToDepth", [xp], [xs], [attr.int("blocksize", s)]);
-      // W[co, ci, jy*s+py, jx*s+px] -> W'[co, (py*s+px)*Cin+ci, jy, jx] (SpaceToDepth's channel order).
-      const w6 = b.fresh("nchwc_w"), wt = b.fresh("nchwc_w"), ws = b.fresh("nchwc_w");
-      emit("Reshape", [w, b.i64([cout, cin, m[0] ?? 0, s, m[1] ?? 0, s])], [w6]);
-      emit("Transpose", [w6], [wt], [attr.ints("perm", [0, 3, 5, 1, 2, 4])]);
-      emit("Reshape", [wt, b.i64([cout, cin * s * s, m[0] ?? 0, m[1] ?? 0])], [ws]);
-      const wb = reorder(ws, [cout, cin * s * s, m[0] ?? 0, m[1] ?? 0]);
+      // W[co, ci, jy*s+py, jx*s+px] -> W'[co, (py*s+px)*Cin+ci, jy, jx] (SpaceToDepth's channel
+      // order), directly in the OIHWBo layout: [Co/B, Bo, Ci, jy, py, jx, px] -> [Co/B, py, px, Ci, jy, jx, Bo].
+      const w7 = b.fresh("nchwc_w"), wt = b.fresh("nchwc_w"), wb = b.fresh("nchwc_w");
+      emit("Reshape", [w, b.i64([cout / block, block, cin, m[0] ?? 0, s, m[1] ?? 0, s])], [w7]);
+      emit("Transpose", [w7], [wt], [attr.ints("perm", [0, 4, 6, 2, 3, 5, 1])]);
+      emit("Reshape", [wt, b.i64([cout, cin * s * s, m[0] ?? 0, m[1] ?? 0])], [wb]);
       emit("Conv", [xs, wb, ...(bias !== "" ? [bias] : [])], [twins.get(fusedResult)?.name ?? ""], [attr.ints("kernel_shape", m), ...activation], NCHWC_DOMAIN);
       unblock(fusedResult);
       continue;
