@@ -26,7 +26,7 @@ import { toBlocked } from "./nchwc-views.js";
  * output positions per channel of x), whose input needed the same number of copies.
  * Returns undefined where the geometry does not fit.
  */
-export function blockedConvWeightGrad(b: GraphBuilder, x: string, spatial: readonly number[], g: string, outSpatial: readonly number[], wShape: readonly number[], geo: ConvGeometry): { weight: string; bias: string } | undefined {
+export function blockedConvWeightGrad(b: GraphBuilder, x: string, spatial: readonly number[], g: string, outSpatial: readonly number[], wShape: readonly number[], geo: ConvGeometry, batch?: number): { weight: string; bias: string } | undefined {
   const block = b.nchwcBlock;
   const [cout = 0, cin = 0, kh = 0, kw = 0] = wShape;
   const [s = 1, s2 = 1] = geo.strides;
@@ -55,7 +55,7 @@ export function blockedConvWeightGrad(b: GraphBuilder, x: string, spatial: reado
   // A last row of ones: its product row is the column sums of B, the bias gradient (for every
   // jx block: each holds every output gradient once), at no extra pass over g.
   const first = parts[0] ?? "";
-  const onesShape = b.op1("Concat", [b.i64([1]), b.op1("Slice", [b.shapeOf(first), b.i64([1]), b.i64([3])])], [attr.int("axis", 0)]);
+  const onesShape = batch !== undefined ? b.i64([1, batch, ho * ws]) : b.op1("Concat", [b.i64([1]), b.op1("Slice", [b.shapeOf(first), b.i64([1]), b.i64([3])])], [attr.int("axis", 0)]);
   parts.push(b.op1("ConstantOfShape", [onesShape], [attr.tensor("value", float32Tensor("", [1], Float32Array.of(1)))]));
   const a = b.reshape(b.op1("Concat", parts, [attr.int("axis", 0)]), [mh * rows + 1, -1]);
   // g's blocked twin [N, Co/B, Ho, Wo, B] -> NHWC [N, Ho, Wo, Co]; one copy per jx, shifted by jx columns.

@@ -83,7 +83,7 @@ const conv: VjpRule = (ctx) => {
     ]);
   }
   const wantBias = bias !== undefined && bias !== "" && ctx.want[2] === true;
-  const blocked = (ctx.want[1] || wantBias) ? blockedConvWeightGrad(b, x, staticSpatial(ctx, x), g, staticSpatial(ctx, node.output[0] ?? ""), ws, geo) : undefined;
+  const blocked = (ctx.want[1] || wantBias) ? blockedConvWeightGrad(b, x, staticSpatial(ctx, x), g, staticSpatial(ctx, node.output[0] ?? ""), ws, geo, ctx.batchSize) : undefined;
   if (blocked !== undefined) {
     if (ctx.want[1]) out[1] = blocked.weight;
     if (wantBias) out[2] = blocked.bias;
