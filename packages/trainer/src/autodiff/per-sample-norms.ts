@@ -24,7 +24,11 @@ export interface PerSampleUse {
  */
 function matmulSquaredNorm(b: GraphBuilder, x: { name: string; t: number }, g: { name: string; t: number }, k: number, n: number): string {
   const t = x.t;
-  if (t === 1) return b.mul(b.reduceSumSquare(x.name, [1, 2], false), b.reduceSumSquare(g.name, [1, 2], false));
+  if (t === 1) {
+    // Mul + ReduceSum over one flattened axis (onnxruntime's multi-axis ReduceSumSquare is slower).
+    const sq = (v: string): string => { const f = b.reshape(v, [0, -1]); return b.reduceSum(b.mul(f, f), [1], false); };
+    return b.mul(sq(x.name), sq(g.name));
+  }
   if (t * (k + n) < k * n) {
     const xx = b.matmul(x.name, b.transpose(x.name, [0, 2, 1]));
     const gg = b.matmul(g.name, b.transpose(g.name, [0, 2, 1]));
