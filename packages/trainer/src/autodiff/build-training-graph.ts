@@ -123,6 +123,11 @@ export function buildTrainingGraph(model: Uint8Array, options: BuildTrainingGrap
   builder.nchwcBlock = block;
   const forward = ancestorsOf(graph, [outputName]);
   addAuxiliaryOutputs(forward, builder);
+  for (const n of forward) {
+    for (const o of n.output) builder.forwardProducer.set(o, n);
+    for (const i of n.input) builder.forwardReaders.set(i, (builder.forwardReaders.get(i) ?? 0) + 1);
+  }
+  builder.forwardReaders.set(outputName, (builder.forwardReaders.get(outputName) ?? 0) + 1);
 
   const data = resolveDataInputs(dataInputs, options.inputShapes ?? {});
   const known = new Map<string, TensorInfo>(data.infos);

@@ -36,6 +36,14 @@ export class GraphBuilder {
    * tensors in the blocked layout.
    */
   readonly blockedShapes = new Map<string, readonly number[]>();
+  /** The forward graph's node producing each tensor, and how many forward nodes read it (set by buildTrainingGraph). */
+  readonly forwardProducer = new Map<string, NodeProto>();
+  readonly forwardReaders = new Map<string, number>();
+  /**
+   * Outputs of Tanh / Sigmoid nodes whose derivative a MaxPool gradient rule already applied
+   * on the pool's (smaller) output grid (max-pool-grad.ts); their own rule passes g through.
+   */
+  readonly appliedDerivatives = new Set<string>();
 
   constructor(
     /** Default-domain opset of the graph the nodes go into (selects attribute or input forms). */
@@ -88,6 +96,17 @@ export class GraphBuilder {
     this.initializers.push(int64Tensor(name, dims, values));
     this.constants.set(key, name);
     return name;
+  }
+
+  /** The values of an int64 constant made by {@link i64}, or undefined. */
+  constantInts(name: string): number[] | undefined {
+    for (const [key, n] of this.constants) {
+      if (n === name && key.startsWith("i64:")) {
+        const values = key.slice(key.indexOf(":", 4) + 1);
+        return values === "" ? [] : values.split(",").map(Number);
+      }
+    }
+    return undefined;
   }
 
   /** A float32 constant (a scalar unless `dims` says otherwise). */

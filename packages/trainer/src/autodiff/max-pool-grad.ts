@@ -1,7 +1,7 @@
 import type { NodeProto } from "../onnx/gen/onnx_pb.js";
 import { attr, attrInt, attrInts, attrString } from "./attributes.js";
-import type { GraphBuilder } from "./graph-builder.js";
-import { fromBlocked, toBlocked, view4, view5 } from "./nchwc-views.js";
+import { type GraphBuilder, NCHWC_DOMAIN } from "./graph-builder.js";
+import { fromBlocked, toBlocked, view5 } from "./nchwc-views.js";
 import { FLOAT } from "./vjp-context.js";
 
 /**
@@ -95,36 +95,96 @@ export function separableMaxPoolGrad(b: GraphBuilder, node: NodeProto, x: string
 
 /**
  * {@link separableMaxPoolGrad} of a 2-D pool in onnxruntime's NCHWc layout (nchwc-views.ts),
- * where the shifts along W copy runs of a whole channel block instead of single floats (the
- * stages' Split/Concat copies per row of the innermost axis) and the recomputed maxima use
- * the NCHWc MaxPool. The same stages, on the 5-D view [N, C/B, H, W, B], whose spatial axes
- * keep their NCHW indices 2 and 3.
+ * with every stage on the input's full grid: the gradients carry zeros past the windows'
+ * reach, so no stage crops or pads along an axis. Each image ([H, W, B] floats of one sample
+ * and channel block) is one flat row, and a shift by j rows or columns is one Pad of that row
+ * by j * W * B or j * B floats (the zeros that cross a row edge come from the columns past the
+ * last window, where the gradient is zero). The stage maxima are the NCHWc MaxPool with end
+ * pads (the windows' maxima where they fit, which is all the routing reads); a 2-row stage
+ * needs none: its mask is rowMax[i] >= rowMax[i + 1]. For a 2x2 pool: one MaxPool, one Pad,
+ * Equal / GreaterOrEqual + Cast masks and, per stage, Mul, Sub, Pad and Add (14 passes over the
+ * input instead of 17, fmnist_cnn's first pool).
  */
 function blockedMaxPoolGrad(b: GraphBuilder, node: NodeProto, x: string, g: string, spatial: readonly number[], channels: number, block: number): string {
-  const kernel = attrInts(node, "kernel_shape") ?? [];
-  const sizes = [...spatial];
-  let current = toBlocked(b, x);
-  let current5 = view5(b, current, [channels, ...sizes], block);
-  const stages: { axis: number; k: number; input: string; output: string; length: number }[] = [];
-  const axes = [1, 0].filter((i) => (kernel[i] ?? 1) > 1);
-  axes.forEach((i, n) => {
-    const k = kernel[i] ?? 1;
-    const length = sizes[i] ?? 0;
-    sizes[i] = length - k + 1;
-    const out = n === axes.length - 1
-      ? toBlocked(b, node.output[0] ?? "")
-      : b.nchwc("MaxPool", [current], [attr.ints("kernel_shape", [0, 1].map((j) => (j === i ? k : 1)))]);
-    const out5 = view5(b, out, [channels, ...sizes], block);
-    stages.push({ axis: i + 2, k, input: current5, output: out5, length });
-    current = out;
-    current5 = out5;
-  });
-  let grad = view5(b, toBlocked(b, g), [channels, ...sizes], block);
-  for (let s = stages.length - 1; s >= 0; s--) {
-    const st = stages[s];
-    if (st === undefined) continue;
-    grad = stageBackward(b, st.input, st.output, grad, 5, st.axis, st.k, st.length);
+  const [kh = 1, kw = 1] = attrInts(node, "kernel_shape") ?? [];
+  const [h = 0, w = 0] = spatial;
+  const shape = [channels, h, w];
+  const xb = toBlocked(b, x);
+  const rowMax = kw > 1 ? b.nchwc("MaxPool", [xb], [attr.ints("kernel_shape", [1, kw]), attr.ints("pads", [0, 0, 0, kw - 1])]) : xb;
+  const image = h * w * block;
+  // The stages work on the flat view [N * C/B, H * W * B] (elementwise ops do not care).
+  const flat = (t: string): string => b.reshape(t, [-1, image]);
+  const windowMax = (): string => flat(b.nchwc("MaxPool", [rowMax], [attr.ints("kernel_shape", [kh, 1]), attr.ints("pads", [0, 0, kh - 1, 0])]));
+  /** `t` (flat) moved by `d` floats along each image (d > 0: towards the end), zeros filling in. */
+  const shift = (t: string, d: number): string => (d === 0 ? t : b.op1("Pad", [t, b.i64([0, d, 0, -d])]));
+  /**
+   * Backward of v[i] = max_{j<k} u[i + j * unit] (first maximum) for a gradient gv that is zero
+   * where the window does not fit. Unless `v` is already there (`computed`), the first offset's
+   * mask for k = 2 is u[i] >= u[i + unit]: one shift instead of a MaxPool for v.
+   */
+  const stage = (u: string, v: () => string, computed: boolean, gv: string, k: number, unit: number): string => {
+    let rest = gv;
+    const placed: string[] = [];
+    const pairwise = k === 2 && !computed;
+    const max = pairwise ? "" : v();
+    for (let j = 0; j < k; j++) {
+      let share = rest;
+      if (j < k - 1) {
+        const first = pairwise ? b.op1("GreaterOrEqual", [u, shift(u, -unit)]) : b.op1("Equal", [shift(u, -j * unit), max]);
+        share = b.mul(rest, b.cast(first, FLOAT));
+        rest = b.sub(rest, share);
+      }
+      placed.push(shift(share, j * unit));
+    }
+    return b.sum(placed);
+  };
+  // A Tanh or Sigmoid whose output only this pool reads: its derivative is applied here, to the
+  // pool's output gradient on the (smaller) grid where it is not zero: the gradient reaches
+  // each input only from windows whose maximum it is, so the activation's value there is the
+  // pooled one (tanh' = 1 - y^2 and sigmoid' = y (1 - y) in terms of the output y). fmnist_cnn:
+  // 12 x 12 instead of 14 x 14.
+  const act = b.forwardProducer.get(x);
+  const folded = act !== undefined && (act.domain === "" || act.domain === "ai.onnx") && (act.opType === "Tanh" || act.opType === "Sigmoid") &&
+    b.forwardReaders.get(x) === 1;
+  const pooled = [channels, h - kh + 1, w - kw + 1];
+  const derivative = !folded ? undefined : (src5: string, sh: number, sw: number): string => {
+    const [, ph = 0, pw = 0] = pooled;
+    let y5 = b.reshape(toBlocked(b, node.output[0] ?? ""), [-1, channels / block, ph, pw, block]);
+    if (sh < ph || sw < pw) y5 = b.op1("Slice", [y5, b.i64([0, 0]), b.i64([sh, sw]), b.i64([2, 3])]);
+    const d = act.opType === "Tanh" ? b.sub(b.f32(1), b.mul(y5, y5)) : b.mul(y5, b.sub(b.f32(1), y5));
+    return b.mul(src5, d);
+  };
+  if (folded) b.appliedDerivatives.add(x);
+  let grad = flat(zeroExtendedBlocked(b, g, pooled, [h, w], block, derivative));
+  if (kh > 1) grad = stage(flat(rowMax), windowMax, false, grad, kh, w * block);
+  if (kw > 1) grad = stage(flat(xb), () => flat(rowMax), true, grad, kw, block);
+  return fromBlocked(b, b.reshape(grad, [-1, ...shape]), shape);
+}
+
+/**
+ * The blocked twin of `g` (NCHW, [N, ...shape]) zero-extended at the end of its spatial axes
+ * to `to`. When `g` is a gradient rule's `ReorderOutput` of a zero Pad of a blocked 5-D view
+ * (the polyphase conv input gradient's zero-extension), that Pad is emitted again with the
+ * larger extension instead of padding twice.
+ */
+function zeroExtendedBlocked(b: GraphBuilder, g: string, shape: readonly number[], to: readonly number[], block: number, scale?: (src5: string, h: number, w: number) => string): string {
+  const [c = 0, h = 0, w = 0] = shape;
+  const [th = 0, tw = 0] = to;
+  const gb = toBlocked(b, g);
+  if (th === h && tw === w) return scale === undefined ? gb : b.reshape(scale(view5(b, gb, shape, block), h, w), [-1, c, h, w]);
+  const producer = (name: string): NodeProto | undefined => b.nodes.find((n) => n.output.includes(name));
+  const reorder = producer(g);
+  const view = reorder?.domain === NCHWC_DOMAIN && reorder.opType === "ReorderOutput" ? producer(reorder.input[0] ?? "") : undefined;
+  const pad = view?.opType === "Reshape" ? producer(view.input[0] ?? "") : undefined;
+  const pads = pad?.opType === "Pad" && pad.input.length === 2 ? b.constantInts(pad.input[1] ?? "") : undefined;
+  if (pad !== undefined && pads?.length === 10 && pads.slice(0, 5).every((p) => p === 0) && attrString(pad, "mode", "constant") === "constant") {
+    const more = [...pads];
+    more[7] = (more[7] ?? 0) + th - h;
+    more[8] = (more[8] ?? 0) + tw - w;
+    const src = pad.input[0] ?? "";
+    const scaled = scale === undefined ? src : scale(src, h - (pads[7] ?? 0), w - (pads[8] ?? 0));
+    return b.reshape(b.op1("Pad", [scaled, b.i64(more)]), [-1, c, th, tw]);
   }
-  const shape = [channels, ...spatial];
-  return fromBlocked(b, view4(b, grad, shape), shape);
+  const g5 = view5(b, gb, shape, block);
+  return b.reshape(b.op1("Pad", [scale === undefined ? g5 : scale(g5, h, w), b.i64([0, 0, 0, 0, 0, 0, 0, th - h, tw - w, 0])]), [-1, c, th, tw]);
 }

@@ -26,12 +26,12 @@ export function polyphaseConvInputGrad(b: GraphBuilder, g: string, w: string, ge
   const [sh = 1, sw = 1] = geo.strides;
   const [mh = 1, mw = 1] = geo.kernel.map((k, i) => k / (geo.strides[i] ?? 1));
   const phases = sh * sw;
-  // W[co, ci, mh*sh, mw*sw] -> Wp[(py, px, ci), co, jy, jx] = W[co, ci, s*(m-1-jy)+py, s*(m-1-jx)+px].
-  const w6 = b.reshape(w, [cout, cin, mh, sh, mw, sw]);
-  const flipped = b.op1("Slice", [w6, b.i64([-1, -1]), b.i64([-(2 ** 53), -(2 ** 53)]), b.i64([2, 4]), b.i64([-1, -1])]);
-  const wp = b.reshape(b.transpose(flipped, [3, 5, 1, 0, 2, 4]), [phases * cin, cout, mh, mw]);
-  // MLAS's OIHWBiBo filter layout (see nchwc-lowering.ts).
-  const wpb = b.reshape(b.transpose(b.reshape(wp, [phases * cin / block, block, cout / block, block, mh, mw]), [0, 2, 4, 5, 3, 1]), [phases * cin, cout, mh, mw]);
+  // W[co, ci, mh*sh, mw*sw] -> Wp[(py, px, ci), co, jy, jx] = W[co, ci, s*(m-1-jy)+py, s*(m-1-jx)+px],
+  // directly in MLAS's OIHWBiBo filter layout (see nchwc-lowering.ts): one flip and one Transpose
+  // of [Co/B, Bco, Ci/B, Bci, mh, sh, mw, sw] into [(py, px, Ci/B), Co/B, jy, jx, Bco, Bci].
+  const w8 = b.reshape(w, [cout / block, block, cin / block, block, mh, sh, mw, sw]);
+  const flipped = b.op1("Slice", [w8, b.i64([-1, -1]), b.i64([-(2 ** 53), -(2 ** 53)]), b.i64([4, 6]), b.i64([-1, -1])]);
+  const wpb = b.reshape(b.transpose(flipped, [5, 7, 2, 0, 4, 6, 1, 3]), [phases * cin, cout, mh, mw]);
   const z = b.nchwc("Conv", [toBlocked(b, g), wpb], [attr.ints("kernel_shape", [mh, mw]), attr.ints("pads", [mh - 1, mw - 1, mh - 1, mw - 1])]);
   const zh = (outSpatial[0] ?? 0) + mh - 1, zw = (outSpatial[1] ?? 0) + mw - 1;
   // Blocked memory [N, sh, sw, Cin/B, Zh, Zw, B] -> [N, Cin/B, Zh, sh, Zw, sw, B] = [N, Cin/B, Zh*sh, Zw*sw, B].

@@ -129,8 +129,9 @@ export function lowerToNchwc(b: GraphBuilder, nodes: readonly NodeProto[], info:
       emit("ReorderOutput", [t.name], [name], [attr.int("channels", t.shape?.[0] ?? 0)], NCHWC_DOMAIN);
     }
   };
+  const moved = new Set<NodeProto>();
   for (const n of nodes) {
-    if (fusedInto.has(n) || dropped.has(n)) continue;
+    if (fusedInto.has(n) || dropped.has(n) || moved.has(n)) continue;
     if (!lowered.has(n)) {
       out.push(n.input.some((i) => alias.has(i)) ? create(NodeProtoSchema, { ...n, input: n.input.map((i) => alias.get(i) ?? i) }) : n);
       continue;
@@ -169,15 +170,25 @@ export function lowerToNchwc(b: GraphBuilder, nodes: readonly NodeProto[], info:
       // (fmnist_cnn's first conv: about 1.4 -> 1.2 ms at batch 256).
       const { s, pads, m } = s2d;
       let xp = x;
-      if (pads.some((p) => p !== 0)) { xp = b.fresh("nchwc_pad"); emit("Pad", [x, b.i64([0, 0, pads[0] ?? 0, pads[1] ?? 0, 0, 0, pads[2] ?? 0, pads[3] ?? 0])], [xp]); }
+      if (pads.some((p) => p !== 0)) {
+        // The same Pad may be there already (a single-channel conv's weight gradient pads x).
+        const padsName = b.i64([0, 0, pads[0] ?? 0, pads[1] ?? 0, 0, 0, pads[2] ?? 0, pads[3] ?? 0]);
+        const same = nodes.find((p) => p.opType === "Pad" && isDefault(p) && p.input.length === 2 && p.input[0] === x && p.input[1] === padsName);
+        if (same !== undefined) {
+          // Moved here, before its first reader.
+          xp = same.output[0] ?? "";
+          out.push(same);
+          moved.add(same);
+        } else { xp = b.fresh("nchwc_pad"); emit("Pad", [x, padsName], [xp]); }
+      }
       const xs = b.fresh("nchwc_s2d");
       emit("SpaceToDepth", [xp], [xs], [attr.int("blocksize", s)]);
-      // W[co, ci, jy*s+py, jx*s+px] -> W'[co, (py*s+px)*Cin+ci, jy, jx] (SpaceToDepth's channel order).
-      const w6 = b.fresh("nchwc_w"), wt = b.fresh("nchwc_w"), ws = b.fresh("nchwc_w");
-      emit("Reshape", [w, b.i64([cout, cin, m[0] ?? 0, s, m[1] ?? 0, s])], [w6]);
-      emit("Transpose", [w6], [wt], [attr.ints("perm", [0, 3, 5, 1, 2, 4])]);
-      emit("Reshape", [wt, b.i64([cout, cin * s * s, m[0] ?? 0, m[1] ?? 0])], [ws]);
-      const wb = reorder(ws, [cout, cin * s * s, m[0] ?? 0, m[1] ?? 0]);
+      // W[co, ci, jy*s+py, jx*s+px] -> W'[co, (py*s+px)*Cin+ci, jy, jx] (SpaceToDepth's channel
+      // order), directly in the OIHWBo layout: [Co/B, Bo, Ci, jy, py, jx, px] -> [Co/B, py, px, Ci, jy, jx, Bo].
+      const w7 = b.fresh("nchwc_w"), wt = b.fresh("nchwc_w"), wb = b.fresh("nchwc_w");
+      emit("Reshape", [w, b.i64([cout / block, block, cin, m[0] ?? 0, s, m[1] ?? 0, s])], [w7]);
+      emit("Transpose", [w7], [wt], [attr.ints("perm", [0, 4, 6, 2, 3, 5, 1])]);
+      emit("Reshape", [wt, b.i64([cout, cin * s * s, m[0] ?? 0, m[1] ?? 0])], [wb]);
       emit("Conv", [xs, wb, ...(bias !== "" ? [bias] : [])], [twins.get(fusedResult)?.name ?? ""], [attr.ints("kernel_shape", m), ...activation], NCHWC_DOMAIN);
       unblock(fusedResult);
       continue;

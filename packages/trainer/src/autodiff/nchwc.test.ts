@@ -48,6 +48,35 @@ function cnn(): Uint8Array {
   });
 }
 
+/**
+ * fmnist_cnn's shape at a smaller size: each pooled map feeds one strided conv only, so the
+ * pool gradient's zero-extension merges into the conv input gradient's Pad, the second conv's
+ * weight gradient takes the blocked GEMM path, and the Tanh and Sigmoid derivatives are applied
+ * on the pools' output grids.
+ */
+function tramerBoneh(): Uint8Array {
+  return tinyModel({
+    inputs: [{ name: "x", shape: [4, 1, 16, 16] }],
+    params: [
+      { name: "w1", shape: [16, 1, 8, 8], data: randn(1024, 5, 0.2) }, { name: "b1", shape: [16] },
+      { name: "w2", shape: [32, 16, 4, 4], data: randn(8192, 6, 0.1) }, { name: "b2", shape: [32] },
+      { name: "fc", shape: [5, 32], data: randn(5 * 32, 7, 0.2) }, { name: "fcb", shape: [5] },
+    ],
+    consts: [{ name: "flat", shape: [2], int64: [0, -1] }],
+    nodes: [
+      n("Conv", ["x", "w1", "b1"], ["c1"], [attr.ints("kernel_shape", [8, 8]), attr.ints("strides", [2, 2]), attr.ints("pads", [3, 3, 3, 3])]),
+      n("Tanh", ["c1"], ["a1"]),
+      n("MaxPool", ["a1"], ["p1"], [attr.ints("kernel_shape", [2, 2])]),
+      n("Conv", ["p1", "w2", "b2"], ["c2"], [attr.ints("kernel_shape", [4, 4]), attr.ints("strides", [2, 2])]),
+      n("Sigmoid", ["c2"], ["a2"]),
+      n("MaxPool", ["a2"], ["p2"], [attr.ints("kernel_shape", [2, 2])]),
+      n("Reshape", ["p2", "flat"], ["f"]),
+      n("Gemm", ["f", "fc", "fcb"], ["y"], [attr.int("transB", 1)]),
+    ],
+    output: { name: "y", shape: [4, 5] },
+  });
+}
+
 async function step(model: Uint8Array, mode: "dp" | "non-private", block: number | undefined): Promise<Record<string, ort.Tensor>> {
   const graph = buildTrainingGraph(model, { loss: "cross_entropy", mode, ...(block !== undefined ? { nchwcBlockSize: block } : {}) });
   const batch = 4;
@@ -66,8 +95,7 @@ async function step(model: Uint8Array, mode: "dp" | "non-private", block: number
 describe("NCHWc lowering (nchwcBlockSize)", () => {
   it("gives the same losses, norms and gradients as the plain graph", async () => {
     const block = await detectNchwcBlockSize();
-    const model = cnn();
-    for (const mode of ["non-private", "dp"] as const) {
+    for (const [model, mode] of [cnn(), tramerBoneh()].flatMap((m) => (["non-private", "dp"] as const).map((d) => [m, d] as const))) {
       const lowered = decodeModel(buildTrainingGraph(model, { loss: "cross_entropy", mode, nchwcBlockSize: block ?? 16 }).model);
       const ops = new Set((lowered.graph?.node ?? []).filter((x) => x.domain === NCHWC_DOMAIN).map((x) => x.opType));
       assert.ok(ops.has("Conv") && ops.has("MaxPool"), `${mode}: NCHWc ops ${[...ops].join(", ")}`);

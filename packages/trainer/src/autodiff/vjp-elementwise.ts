@@ -76,8 +76,8 @@ export const elementwiseRules: Readonly<Record<string, VjpRule>> = {
     const alpha = attrFloat(ctx.node, "alpha", 0.01);
     return where0(ctx, ctx.b.op1("Greater", [x, ctx.b.f32(0)]), g, ctx.b.scale(g, alpha));
   }),
-  Sigmoid: unary((ctx, g, _x, y) => ctx.b.mul(g, ctx.b.mul(y, ctx.b.sub(ctx.b.f32(1), y)))),
-  Tanh: unary((ctx, g, _x, y) => ctx.b.mul(g, ctx.b.sub(ctx.b.f32(1), ctx.b.mul(y, y)))),
+  Sigmoid: unary((ctx, g, _x, y) => (ctx.b.appliedDerivatives.has(y) ? g : ctx.b.mul(g, ctx.b.mul(y, ctx.b.sub(ctx.b.f32(1), y))))),
+  Tanh: unary((ctx, g, _x, y) => (ctx.b.appliedDerivatives.has(y) ? g : ctx.b.mul(g, ctx.b.sub(ctx.b.f32(1), ctx.b.mul(y, y))))),
   Erf: unary((ctx, g, x) => {
     const { b } = ctx;
     // d erf(x)/dx = 2/sqrt(pi) e^{-x^2} = e^{ln(2/sqrt(pi)) - x^2}: one pass fewer.

@@ -1,8 +1,9 @@
 import { TrainerError } from "../trainer-error.js";
 import { attr, attrFloat, attrInt, attrInts, attrString } from "./attributes.js";
-import { convGeometry, convGradRows, convWeightGrad } from "./conv-unfold.js";
+import { blockedRows, convGeometry, convGradRows, convWeightGrad } from "./conv-unfold.js";
 import { separableMaxPool, separableMaxPoolGrad } from "./max-pool-grad.js";
 import { polyphaseConvInputGrad } from "./nchwc-conv-grad.js";
+import { blockedConvWeightGrad } from "./nchwc-conv-weight-grad.js";
 import { type Dim } from "./sym-dim.js";
 import { broadcastShapes } from "./shape-helpers.js";
 import { type VjpContext, type VjpRule, gradOf, reduceToShape, shapeOf, staticShape } from "./vjp-context.js";
@@ -81,6 +82,13 @@ const conv: VjpRule = (ctx) => {
       attr.ints("dilations", geo.dilations), attr.int("group", geo.group), attr.ints("output_padding", outputPadding),
     ]);
   }
+  const wantBias = bias !== undefined && bias !== "" && ctx.want[2] === true;
+  const blocked = (ctx.want[1] || wantBias) ? blockedConvWeightGrad(b, x, staticSpatial(ctx, x), g, staticSpatial(ctx, node.output[0] ?? ""), ws, geo, ctx.batchSize) : undefined;
+  if (blocked !== undefined) {
+    if (ctx.want[1]) out[1] = blocked.weight;
+    if (wantBias) out[2] = blocked.bias;
+    return out;
+  }
   if (ctx.want[1]) {
     out[1] = convWeightGrad(b, x, staticSpatial(ctx, x), g, staticSpatial(ctx, node.output[0] ?? ""), ws, geo);
   }
@@ -88,7 +96,7 @@ const conv: VjpRule = (ctx) => {
     const rank = ws.length;
     // With the weight's gradient wanted, its channels-first copy of g is there: one flattened
     // axis to sum (multi-axis ReduceSum is slower in onnxruntime).
-    out[2] = ctx.want[1]
+    out[2] = ctx.want[1] || blockedRows(b, ws[0] ?? 0, geo.group, staticSpatial(ctx, node.output[0] ?? ""))
       ? b.reduceSum(b.reshape(convGradRows(b, g, ws[0] ?? 0, geo.group, staticSpatial(ctx, node.output[0] ?? "")), [ws[0] ?? 0, -1]), [1], false)
       : b.reduceSum(g, [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)], false);
   }
