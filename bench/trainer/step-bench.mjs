@@ -2,7 +2,7 @@
 // non-private training step and DP training step (graph run + noise + optimizer update, as the
 // trainer does them: noise drawn on a second thread while the graph runs), and
 // peak RSS, for fixtures/bench/{mlp784,fmnist_cnn,transformer2}.onnx.
-// Usage: node bench/trainer/step-bench.mjs [--threads 1] [--runs 20] [--warmup 10] [--batch 256] [--models a,b]
+// Usage: node bench/trainer/step-bench.mjs [--threads 1] [--runs 20] [--warmup 10] [--rounds 1] [--batch 256] [--models a,b]
 // Each (model, mode) runs in its own child process so its peak RSS is its own.
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -16,6 +16,7 @@ const { values: a } = parseArgs({
     runs: { type: "string", default: "20" },
     // Steady state: the first runs pay onnxruntime's arena growth and V8's compilation.
     warmup: { type: "string", default: "10" },
+    rounds: { type: "string", default: "1" },
     batch: { type: "string", default: "256" },
     models: { type: "string", default: "mlp784,fmnist_cnn,transformer2" },
     child: { type: "string" },
@@ -112,21 +113,36 @@ if (a.child !== undefined) {
   await child(a.child, a.mode);
 } else {
   const self = fileURLToPath(import.meta.url);
+  const rounds = Number(a.rounds);
+  const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
   const rows = [];
   for (const model of a.models.split(",")) {
-    const r = {};
-    for (const mode of ["forward", "non-private", "dp-graph", "dp"]) {
-      const out = execFileSync(process.execPath, [self, "--child", model, "--mode", mode, "--threads", a.threads, "--runs", a.runs, "--batch", a.batch, "--warmup", a.warmup], { encoding: "utf8" });
-      r[mode] = JSON.parse(out.trim().split("\n").pop());
+    // Rounds interleave the modes in time, so that the shared machine's load drifts over all
+    // of them alike; each figure is the median over rounds of each child's median.
+    const perRound = [];
+    for (let round = 0; round < rounds; round++) {
+      const r = {};
+      for (const mode of ["forward", "non-private", "dp-graph", "dp"]) {
+        const out = execFileSync(process.execPath, [self, "--child", model, "--mode", mode, "--threads", a.threads, "--runs", a.runs, "--batch", a.batch, "--warmup", a.warmup], { encoding: "utf8" });
+        r[mode] = JSON.parse(out.trim().split("\n").pop());
+      }
+      perRound.push(r);
+      console.log(JSON.stringify(r));
     }
-    rows.push(r);
-    console.log(JSON.stringify(r));
+    const pick = (mode, key) => median(perRound.map((r) => r[mode][key]));
+    rows.push({
+      model,
+      ...Object.fromEntries(["forward", "non-private", "dp-graph", "dp"].map((mode) => [mode, { ms: pick(mode, "ms"), maxRssMiB: Math.max(...perRound.map((r) => r[mode].maxRssMiB)) }])),
+      dpRatios: perRound.map((r) => r.dp.ms / r["non-private"].ms),
+      npRatios: perRound.map((r) => r["non-private"].ms / r.forward.ms),
+    });
   }
-  console.log(`\nbatch ${batch}, ${threads} onnxruntime thread(s), median of ${runs} runs after ${warmup} warm-up runs\n`);
+  const range = (xs) => (xs.length === 1 ? "" : ` (${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)})`);
+  console.log(`\nbatch ${batch}, ${threads} onnxruntime thread(s), ${rounds} round(s), each a median of ${runs} runs after ${warmup} warm-up runs\n`);
   console.log("| model | forward ms | non-private step ms | DP step ms (graph only) | DP / non-private | non-private / forward | peak RSS MiB (fwd / np / dp) |");
   console.log("|---|---|---|---|---|---|---|");
   for (const r of rows) {
     const f = r.forward.ms, n = r["non-private"].ms, g = r["dp-graph"].ms, d = r.dp.ms;
-    console.log(`| ${r.forward.model} | ${f.toFixed(1)} | ${n.toFixed(1)} | ${d.toFixed(1)} (${g.toFixed(1)}) | ${(d / n).toFixed(2)} | ${(n / f).toFixed(2)} | ${r.forward.maxRssMiB.toFixed(0)} / ${r["non-private"].maxRssMiB.toFixed(0)} / ${r.dp.maxRssMiB.toFixed(0)} |`);
+    console.log(`| ${r.model} | ${f.toFixed(1)} | ${n.toFixed(1)} | ${d.toFixed(1)} (${g.toFixed(1)}) | ${median(r.dpRatios).toFixed(2)}${range(r.dpRatios)} | ${median(r.npRatios).toFixed(2)}${range(r.npRatios)} | ${r.forward.maxRssMiB.toFixed(0)} / ${r["non-private"].maxRssMiB.toFixed(0)} / ${r.dp.maxRssMiB.toFixed(0)} |`);
   }
 }
