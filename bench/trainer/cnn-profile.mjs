@@ -10,6 +10,7 @@
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { parseArgs } from "node:util";
 import * as ort from "onnxruntime-node";
+import { inputsFor } from "./bench-inputs.mjs";
 
 const { values: a } = parseArgs({
   options: {
@@ -30,22 +31,6 @@ const trainer = await import("../../packages/trainer/dist/index.js");
 const { detectNchwcBlockSize } = await import("../../packages/trainer/dist/autodiff/nchwc-block-size.js");
 const nchwcBlockSize = a.nchwc === "off" ? undefined : a.nchwc === "auto" ? await detectNchwcBlockSize() : Number(a.nchwc);
 console.log(`nchwc block size: ${nchwcBlockSize ?? "off"}`);
-
-function inputsFor(model) {
-  const rand = (n) => Float32Array.from({ length: n }, () => Math.random() * 2 - 1);
-  const labels = new ort.Tensor("int64", BigInt64Array.from({ length: batch }, () => BigInt(Math.floor(Math.random() * (model === "transformer2" ? 2 : 10)))), [batch]);
-  if (model === "mlp784") return { feeds: { x: new ort.Tensor("float32", rand(batch * 784), [batch, 784]) }, labels };
-  if (model === "fmnist_cnn") return { feeds: { image: new ort.Tensor("float32", rand(batch * 784), [batch, 1, 28, 28]) }, labels };
-  const ids = new BigInt64Array(batch * 64), mask = new BigInt64Array(batch * 64);
-  for (let r = 0; r < batch; r++) {
-    const len = 1 + Math.floor(Math.random() * 64);
-    for (let t = 0; t < 64; t++) {
-      ids[r * 64 + t] = t < len ? BigInt(1 + Math.floor(Math.random() * 999)) : 0n;
-      mask[r * 64 + t] = t < len ? 1n : 0n;
-    }
-  }
-  return { feeds: { input_ids: new ort.Tensor("int64", ids, [batch, 64]), attention_mask: new ort.Tensor("int64", mask, [batch, 64]) }, labels };
-}
 
 async function session(bytes, profile, mode) {
   const opts = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: mode === "forward" ? "all" : a.opt, executionMode: "sequential", enableProfiling: profile, profileFilePrefix: "/tmp/cnn-profile", extra: { session: { intra_op: { allow_spinning: a.spin } } } };
@@ -83,7 +68,7 @@ function summarize(file) {
 
 for (const model of a.models.split(",")) {
   const bytes = new Uint8Array(readFileSync(new URL(`../../fixtures/bench/${model}.onnx`, import.meta.url)));
-  const { feeds, labels } = inputsFor(model);
+  const { feeds, labels } = inputsFor(model, batch);
   for (const mode of a.modes.split(",")) {
     let s, all;
     if (mode === "forward") {

@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-node";
+import { inputsFor } from "./bench-inputs.mjs";
 
 const { values: a } = parseArgs({
   options: {
@@ -27,23 +28,6 @@ const threads = Number(a.threads);
 const runs = Number(a.runs);
 const batch = Number(a.batch);
 const warmup = Number(a.warmup);
-
-function inputsFor(model) {
-  const rand = (n) => Float32Array.from({ length: n }, () => Math.random() * 2 - 1);
-  const labels = new ort.Tensor("int64", BigInt64Array.from({ length: batch }, () => BigInt(Math.floor(Math.random() * (model === "transformer2" ? 2 : 10)))), [batch]);
-  if (model === "mlp784") return { feeds: { x: new ort.Tensor("float32", rand(batch * 784), [batch, 784]) }, labels };
-  if (model === "fmnist_cnn") return { feeds: { image: new ort.Tensor("float32", rand(batch * 784), [batch, 1, 28, 28]) }, labels };
-  const ids = new BigInt64Array(batch * 64);
-  const mask = new BigInt64Array(batch * 64);
-  for (let r = 0; r < batch; r++) {
-    const len = 1 + Math.floor(Math.random() * 64);
-    for (let t = 0; t < 64; t++) {
-      ids[r * 64 + t] = t < len ? BigInt(1 + Math.floor(Math.random() * 999)) : 0n;
-      mask[r * 64 + t] = t < len ? 1n : 0n;
-    }
-  }
-  return { feeds: { input_ids: new ort.Tensor("int64", ids, [batch, 64]), attention_mask: new ort.Tensor("int64", mask, [batch, 64]) }, labels };
-}
 
 async function timeIt(fn) {
   for (let i = 0; i < warmup; i++) await fn();
@@ -64,7 +48,7 @@ async function child(model, mode) {
   const { trainingArenaBytes } = await import("../../packages/trainer/dist/training/training-engine.js");
   const bytes = new Uint8Array(readFileSync(new URL(`../../fixtures/bench/${model}.onnx`, import.meta.url)));
   const opts = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all", executionMode: "sequential" };
-  const { feeds, labels } = inputsFor(model);
+  const { feeds, labels } = inputsFor(model, batch);
   let ms;
   if (mode === "forward") {
     const session = await ort.InferenceSession.create(bytes, opts);
