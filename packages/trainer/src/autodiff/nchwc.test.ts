@@ -77,8 +77,8 @@ function tramerBoneh(): Uint8Array {
   });
 }
 
-async function step(model: Uint8Array, mode: "dp" | "non-private", block: number | undefined): Promise<Record<string, ort.Tensor>> {
-  const graph = buildTrainingGraph(model, { loss: "cross_entropy", mode, ...(block !== undefined ? { nchwcBlockSize: block } : {}) });
+async function step(model: Uint8Array, mode: "dp" | "non-private", block: number | undefined, physicalBatchSize?: number): Promise<Record<string, ort.Tensor>> {
+  const graph = buildTrainingGraph(model, { loss: "cross_entropy", mode, ...(block !== undefined ? { nchwcBlockSize: block } : {}), ...(physicalBatchSize !== undefined ? { physicalBatchSize } : {}) });
   const batch = 4;
   const inits = readInitializers(model);
   const feeds: Record<string, ort.Tensor> = {
@@ -103,9 +103,13 @@ describe("NCHWc lowering (nchwcBlockSize)", () => {
       if (block === undefined) continue;
       const plain = await step(model, mode, undefined);
       const fast = await step(model, mode, block);
+      // As the trainer builds it: also for its physical batch (grouped per-sample conv1 gradients in DP).
+      const trainer = await step(model, mode, block, 4);
       for (const [name, t] of Object.entries(plain)) {
-        const err = relativeError(fast[name]?.data as Float32Array, t.data as Float32Array);
-        assert.ok(err <= 1e-5, `${mode} ${name}: relative error ${err}`);
+        for (const [what, out] of [["nchwc", fast], ["nchwc + physical batch", trainer]] as const) {
+          const err = relativeError(out[name]?.data as Float32Array, t.data as Float32Array);
+          assert.ok(err <= 1e-5, `${mode} ${what} ${name}: relative error ${err}`);
+        }
       }
     }
   });
