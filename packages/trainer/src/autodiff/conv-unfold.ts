@@ -164,5 +164,5 @@ export function ghostConvSquaredNorm(b: GraphBuilder, x: string, spatial: readon
   const gg = b.reshape(g, [0, geo.group, cout / geo.group, -1]);
   const uu = b.matmul(b.transpose(u, [0, 1, 3, 2]), u);
   const ggram = b.matmul(b.transpose(gg, [0, 1, 3, 2]), gg);
-  return b.reduceSum(b.mul(uu, ggram), [1, 2, 3], false);
+  return b.sumOfProductsPerRow(uu, ggram);
 }
