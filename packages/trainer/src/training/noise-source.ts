@@ -71,6 +71,14 @@ export function createPrefetchedNoise(totalLength: number, seed: string | number
   });
   worker.unref();
   let staging: Float32Array | undefined;
+  // Where `g`'s noise goes for the kernel: a view of one staging array in the arena, sized once
+  // for the largest gradient of the first step (the trainer passes the same arrays every step).
+  // Undefined for gradients outside the arena, or larger: those take the JavaScript loop.
+  const stagingFor = (g: Float32Array, grads: readonly Float32Array[]): Float32Array | undefined => {
+    if (arena === undefined || !arena.owns(g)) return undefined;
+    staging ??= arena.floats(Math.max(...grads.map((x) => x.length)));
+    return g.length <= staging.length ? staging.subarray(0, g.length) : undefined;
+  };
   return {
     addTo: (grads, std, scale) => {
       // Wait for the buffer (usually already full: it was drawn during the graph runs).
@@ -82,10 +90,10 @@ export function createPrefetchedNoise(totalLength: number, seed: string | number
       }
       let offset = 0;
       for (const g of grads) {
-        if (arena !== undefined && arena.owns(g)) {
-          const zk = (staging ??= arena.floats(Math.max(...grads.map((x) => x.length)))).subarray(0, g.length);
+        const zk = stagingFor(g, grads);
+        if (zk !== undefined) {
           zk.set(z.subarray(offset, offset + g.length));
-          arena.kernels.add_noise(g.byteOffset, zk.byteOffset, g.length, std, scale);
+          arena!.kernels.add_noise(g.byteOffset, zk.byteOffset, g.length, std, scale);
         } else {
           for (let i = 0; i < g.length; i++) g[i] = (g[i]! + std * z[offset + i]!) * scale;
         }
