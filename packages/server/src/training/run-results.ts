@@ -36,10 +36,13 @@ export interface ReleasedWeights {
  */
 export async function releaseWeights(ctx: RunResultsContext, run: TrainingRunRecord, caller: string): Promise<ReleasedWeights> {
   if (run.status !== "succeeded") throw new ServerError("failed-precondition", `training run ${run.id} is ${run.status}: weights exist only for a run that succeeded`);
-  const refusing = run.datasets.map((id) => ctx.datasets.get(id)).filter((d) => d === undefined || d.deletedAt !== undefined || !mayReceiveWeights(d, caller));
-  if (refusing.length > 0) {
+  const refusing = run.datasets.find((id) => {
+    const d = liveDataset(ctx, id);
+    return d === undefined || !mayReceiveWeights(d, caller);
+  });
+  if (refusing !== undefined) {
     for (const id of run.datasets) ctx.audit.append({ dataset: id, caller, action: "weights-download", outcome: "permission_denied", details: { run: run.id } });
-    throw weightsStayInside(`the weights of run ${run.id}`, refusing[0]);
+    throw weightsStayInside(`the weights of run ${run.id}`, refusing, liveDataset(ctx, refusing));
   }
   const bytes = await ctx.blobs.get("weights", run.id);
   const sha256 = run.trainedSha256 ?? "";
@@ -56,7 +59,7 @@ export async function deployTrainedModel(ctx: RunResultsContext, run: TrainingRu
   if (run.status !== "succeeded") throw new ServerError("failed-precondition", `training run ${run.id} is ${run.status}: only a run that succeeded can be deployed`);
   // A deleted dataset's owner withdrew it: what was trained on it is no longer deployed anew
   // (models deployed before stay, as their owners' models).
-  const deleted = run.datasets.find((id) => { const d = ctx.datasets.get(id); return d === undefined || d.deletedAt !== undefined; });
+  const deleted = run.datasets.find((id) => liveDataset(ctx, id) === undefined);
   if (deleted !== undefined) {
     for (const id of run.datasets) ctx.audit.append({ dataset: id, caller, action: "deploy", outcome: "failed_precondition", details: { run: run.id } });
     throw new ServerError("failed-precondition", `training run ${run.id} used dataset ${deleted}, which its owner deleted: models trained on it can no longer be deployed`);
@@ -75,10 +78,16 @@ export async function deployTrainedModel(ctx: RunResultsContext, run: TrainingRu
   }
 }
 
-/** The refusal when `d`'s policy (or its deletion) keeps trained weights inside the TEE. */
-function weightsStayInside(what: string, d: DatasetRecord | undefined): ServerError {
-  const to = d === undefined || d.deletedAt !== undefined ? "nobody (deleted)" : RELEASED_TO[d.policy.weightsRelease];
-  return new ServerError("permission-denied", `${what} may not leave the TEE: dataset ${d?.id ?? "(deleted)"} releases weights to ${to}. Deploy the model instead ('sanctum train ... --deploy NAME')`);
+/** A run's dataset as it is now, or undefined once its owner deleted it. */
+function liveDataset(ctx: RunResultsContext, id: string): DatasetRecord | undefined {
+  const d = ctx.datasets.get(id);
+  return d === undefined || d.deletedAt !== undefined ? undefined : d;
+}
+
+/** The refusal when dataset `id`'s policy (or its deletion: `d` undefined) keeps trained weights inside the TEE. */
+function weightsStayInside(what: string, id: string, d: DatasetRecord | undefined): ServerError {
+  const to = d === undefined ? "nobody (deleted)" : RELEASED_TO[d.policy.weightsRelease];
+  return new ServerError("permission-denied", `${what} may not leave the TEE: dataset ${id} releases weights to ${to}. Deploy the model instead ('sanctum train ... --deploy NAME')`);
 }
 
 /**
@@ -88,7 +97,7 @@ function weightsStayInside(what: string, d: DatasetRecord | undefined): ServerEr
 export function assertWeightsMayLeave(datasets: readonly DatasetRecord[], caller: string, audit: (datasetId: string, err: ServerError) => void): void {
   const d = datasets.find((x) => !mayReceiveWeights(x, caller));
   if (d === undefined) return;
-  const err = weightsStayInside("the trained weights", d);
+  const err = weightsStayInside("the trained weights", d.id, d);
   for (const x of datasets) audit(x.id, err);
   throw err;
 }
