@@ -54,7 +54,7 @@ export function registerTrainLocal(program: Command): void {
     .requiredOption("--epochs <n>", "epochs, an integer >= 1")
     .requiredOption("--batch-size <n>", "logical batch size (DP: expected Poisson batch, sampling rate q = B / N)")
     .option("--max-batch-size <n>", "largest physical batch run at once (memory bound); default 256")
-    .option("--max-grad-norm <c>", "per-sample clipping norm C > 0 (required with DP)")
+    .option("--max-grad-norm <c>", "per-sample clipping norm C > 0 (required with DP; no effect with --no-dp)")
     .option("--epsilon <e>", "target epsilon > 0: calibrates the noise (needs --delta)")
     .option("--delta <d>", "delta in (0, 1); default 1e-5 with --noise-multiplier")
     .option("--noise-multiplier <s>", "noise multiplier sigma >= 0 (noise std sigma * C)")
@@ -172,7 +172,10 @@ function privacyOf(flags: TrainLocalFlags): PrivacyOptions {
   const chosen = [flags.epsilon !== undefined, flags.noiseMultiplier !== undefined, !flags.dp].filter(Boolean).length;
   if (chosen !== 1) throw new CliError("choose exactly one of --epsilon E --delta D, --noise-multiplier S, or --no-dp", { exitCode: 2 });
   if (!flags.dp) {
-    if (flags.maxGradNorm !== undefined || flags.delta !== undefined) throw new CliError("--max-grad-norm and --delta apply only with DP; drop them with --no-dp", { exitCode: 2 });
+    // The contract's usage line gives --max-grad-norm with every mode: accepted (and checked),
+    // though without DP nothing is clipped.
+    if (flags.maxGradNorm !== undefined) parseNumber("--max-grad-norm", flags.maxGradNorm, { min: 0, exclusiveMin: true });
+    if (flags.delta !== undefined) throw new CliError("--delta applies only with DP; drop it with --no-dp", { exitCode: 2 });
     return { mode: "non-private" };
   }
   if (flags.maxGradNorm === undefined) throw new CliError("--max-grad-norm C (> 0) is required with DP", { exitCode: 2 });
