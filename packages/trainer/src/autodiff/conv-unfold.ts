@@ -96,13 +96,11 @@ export function convWeightGrad(b: GraphBuilder, x: string, spatial: readonly num
   }
   // [N, G, Cg, S] -> [Cg, G, N, S] -> [Cg, G*N, S]; [N, G, Cog, So] -> [G, Cog, N, So] -> [Cout, N, So].
   const ends0Pos = ends0.map((e) => Math.max(0, e));
-  if (cg === 1 && groups === 1 && sp === 2 && (geo.pads.slice(0, sp).some((p) => p > 0) || ends0Pos.some((e) => e > 0)) && ends0.every((e) => e >= 0)) {
-    // One input channel: pad x explicitly (the same Pad as the forward's SpaceToDepth input in
-    // the NCHWc lowering, which reuses it) and run the weight-gradient Conv without pads, which
+  if (cg === 1 && groups === 1 && sp === 2 && (geo.pads.slice(0, sp).some((p) => p > 0) || ends0Pos.some((e) => e > 0))) {
+    // One input channel: pad x explicitly and run the weight-gradient Conv without pads, which
     // MLAS runs faster (fmnist_cnn's first conv: 1.45 against 1.53 ms).
-    const padded = b.op1("Pad", [x, b.i64([0, 0, ...geo.pads.slice(0, sp), 0, 0, ...ends0Pos])]);
-    const full = spatial.map((n, i) => n + (geo.pads[i] ?? 0) + (ends0Pos[i] ?? 0));
-    return convWeightGrad(b, padded, full, g, outSpatial, wShape, { ...geo, pads: new Array<number>(2 * sp).fill(0) });
+    const p = paddedForWeightGrad(b, x, spatial, outSpatial, geo);
+    if (p !== undefined) return convWeightGrad(b, p.padded, p.spatial, g, outSpatial, wShape, p.geo);
   }
   let xin = cg === 1 && groups === 1
     ? b.reshape(x, [1, -1, ...spatial])
@@ -125,6 +123,25 @@ export function convWeightGrad(b: GraphBuilder, x: string, spatial: readonly num
   ]);
   // [Cg, Cout, K] -> [Cout, Cg, K].
   return cg === 1 ? b.reshape(dw, wShape) : b.transpose(dw, [1, 0, ...Array.from({ length: sp }, (_, i) => i + 2)]);
+}
+
+/**
+ * x zero-padded to exactly the rows and columns the conv reads (its pads, and the end rows its
+ * last window reaches), with the geometry of a conv over it without pads; the same Pad as the
+ * forward's SpaceToDepth input in the NCHWc lowering, which reuses it. Undefined where the
+ * conv never reads x's last rows (a crop, not a pad).
+ */
+export function paddedForWeightGrad(b: GraphBuilder, x: string, spatial: readonly number[], outSpatial: readonly number[], geo: ConvGeometry): { padded: string; spatial: number[]; geo: ConvGeometry } | undefined {
+  const sp = spatial.length;
+  const ends = spatial.map((n, i) => (geo.dilations[i] ?? 1) * ((geo.kernel[i] ?? 1) - 1) + (geo.strides[i] ?? 1) * ((outSpatial[i] ?? 1) - 1) + 1 - n - (geo.pads[i] ?? 0));
+  if (ends.some((e) => e < 0)) return undefined;
+  const begins = geo.pads.slice(0, sp);
+  if (begins.every((p) => p === 0) && ends.every((e) => e === 0)) return { padded: x, spatial: [...spatial], geo };
+  return {
+    padded: b.op1("Pad", [x, b.i64([0, 0, ...begins, 0, 0, ...ends])]),
+    spatial: spatial.map((n, i) => n + (begins[i] ?? 0) + (ends[i] ?? 0)),
+    geo: { ...geo, pads: new Array<number>(2 * sp).fill(0) },
+  };
 }
 
 /**

@@ -77,15 +77,14 @@ function tramerBoneh(): Uint8Array {
   });
 }
 
-async function step(model: Uint8Array, mode: "dp" | "non-private", block: number | undefined, physicalBatchSize?: number): Promise<Record<string, ort.Tensor>> {
+async function step(model: Uint8Array, mode: "dp" | "non-private", block: number | undefined, physicalBatchSize?: number, batch = 4): Promise<Record<string, ort.Tensor>> {
   const graph = buildTrainingGraph(model, { loss: "cross_entropy", mode, ...(block !== undefined ? { nchwcBlockSize: block } : {}), ...(physicalBatchSize !== undefined ? { physicalBatchSize } : {}) });
-  const batch = 4;
   const inits = readInitializers(model);
   const feeds: Record<string, ort.Tensor> = {
     // Rounded inputs: equal values in a pool window exercise the first-maximum rule.
     x: new ort.Tensor("float32", randn(batch * 256, 9).map((v) => Math.round(v * 2) / 2), [batch, 1, 16, 16]),
-    labels: new ort.Tensor("int64", BigInt64Array.from([0n, 3n, 1n, 4n]), [batch]),
-    sample_mask: new ort.Tensor("float32", Float32Array.of(1, 1, 0, 1), [batch]),
+    labels: new ort.Tensor("int64", BigInt64Array.from({ length: batch }, (_, i) => BigInt([0, 3, 1, 4][i % 4] ?? 0)), [batch]),
+    sample_mask: new ort.Tensor("float32", Float32Array.from({ length: batch }, (_, i) => (i % 4 === 2 ? 0 : 1)), [batch]),
   };
   if (mode === "dp") feeds["max_grad_norm"] = new ort.Tensor("float32", Float32Array.of(0.5), []);
   for (const p of graph.params) feeds[p.name] = new ort.Tensor("float32", inits.get(p.name)?.data ?? new Float32Array(), [...p.shape]);
@@ -110,6 +109,15 @@ describe("NCHWc lowering (nchwcBlockSize)", () => {
           const err = relativeError(out[name]?.data as Float32Array, t.data as Float32Array);
           assert.ok(err <= 1e-5, `${mode} ${what} ${name}: relative error ${err}`);
         }
+      }
+      // A physical batch that is a multiple of the block: the one-channel conv's weight
+      // gradient is then a blocked Conv over the samples (nchwc-single-channel-weight-grad.ts).
+      const wide = 2 * block;
+      const plainWide = await step(model, mode, undefined, undefined, wide);
+      const trainerWide = await step(model, mode, block, wide, wide);
+      for (const [name, t] of Object.entries(plainWide)) {
+        const err = relativeError(trainerWide[name]?.data as Float32Array, t.data as Float32Array);
+        assert.ok(err <= 1e-5, `${mode} nchwc + physical batch ${wide} ${name}: relative error ${err}`);
       }
     }
   });
