@@ -77,6 +77,34 @@ function tramerBoneh(): Uint8Array {
   });
 }
 
+/**
+ * A dilated conv over 16 channels (the weight gradient's Conv then strides by the dilation) and
+ * a strided one whose last input rows are never read, both with Cin a multiple of the block.
+ */
+function dilated(): Uint8Array {
+  return tinyModel({
+    inputs: [{ name: "x", shape: [4, 1, 16, 16] }],
+    params: [
+      { name: "w1", shape: [16, 1, 3, 3], data: randn(144, 11, 0.4) }, { name: "b1", shape: [16] },
+      { name: "w2", shape: [16, 16, 3, 3], data: randn(2304, 12, 0.1) }, { name: "b2", shape: [16] },
+      { name: "w3", shape: [32, 16, 3, 3], data: randn(4608, 13, 0.1) }, { name: "b3", shape: [32] },
+      { name: "fc", shape: [5, 32], data: randn(5 * 32, 14, 0.2) }, { name: "fcb", shape: [5] },
+    ],
+    consts: [{ name: "flat", shape: [2], int64: [0, -1] }],
+    nodes: [
+      n("Conv", ["x", "w1", "b1"], ["c1"], [attr.ints("kernel_shape", [3, 3]), attr.ints("pads", [1, 1, 1, 1])]),
+      n("Relu", ["c1"], ["a1"]),
+      n("Conv", ["a1", "w2", "b2"], ["c2"], [attr.ints("kernel_shape", [3, 3]), attr.ints("dilations", [2, 2]), attr.ints("pads", [2, 1, 2, 1])]),
+      n("Tanh", ["c2"], ["a2"]),
+      n("Conv", ["a2", "w3", "b3"], ["c3"], [attr.ints("kernel_shape", [3, 3]), attr.ints("strides", [2, 2])]),
+      n("GlobalAveragePool", ["c3"], ["g3"]),
+      n("Reshape", ["g3", "flat"], ["f"]),
+      n("Gemm", ["f", "fc", "fcb"], ["y"], [attr.int("transB", 1)]),
+    ],
+    output: { name: "y", shape: [4, 5] },
+  });
+}
+
 async function step(model: Uint8Array, mode: "dp" | "non-private", block: number | undefined, physicalBatchSize?: number, batch = 4): Promise<Record<string, ort.Tensor>> {
   const graph = buildTrainingGraph(model, { loss: "cross_entropy", mode, ...(block !== undefined ? { nchwcBlockSize: block } : {}), ...(physicalBatchSize !== undefined ? { physicalBatchSize } : {}) });
   const inits = readInitializers(model);
@@ -110,14 +138,23 @@ describe("NCHWc lowering (nchwcBlockSize)", () => {
           assert.ok(err <= 1e-5, `${mode} ${what} ${name}: relative error ${err}`);
         }
       }
-      // A physical batch that is a multiple of the block: the one-channel conv's weight
-      // gradient is then a blocked Conv over the samples (nchwc-single-channel-weight-grad.ts).
-      const wide = 2 * block;
-      const plainWide = await step(model, mode, undefined, undefined, wide);
-      const trainerWide = await step(model, mode, block, wide, wide);
-      for (const [name, t] of Object.entries(plainWide)) {
-        const err = relativeError(trainerWide[name]?.data as Float32Array, t.data as Float32Array);
-        assert.ok(err <= 1e-5, `${mode} nchwc + physical batch ${wide} ${name}: relative error ${err}`);
+    }
+  });
+
+  it("gives the same gradients with a physical batch that is a multiple of the block", async () => {
+    // Then the convs' weight gradients are blocked Convs over the samples (nchwc-samples-weight-grad.ts).
+    const block = await detectNchwcBlockSize();
+    if (block === undefined) return;
+    const wide = 2 * block;
+    for (const [model, mode] of [cnn(), tramerBoneh(), dilated()].flatMap((m) => (["non-private", "dp"] as const).map((d) => [m, d] as const))) {
+      const graph = decodeModel(buildTrainingGraph(model, { loss: "cross_entropy", mode, nchwcBlockSize: block, physicalBatchSize: wide }).model);
+      const dilatedConvs = (graph.graph?.node ?? []).filter((x) => x.domain === NCHWC_DOMAIN && x.opType === "Conv" && x.attribute.some((a) => a.name === "dilations" && a.ints.some((d) => d > 1n)));
+      if (mode === "non-private") assert.ok(dilatedConvs.length >= 2, `weight-gradient Convs over the samples: ${dilatedConvs.length}`);
+      const plain = await step(model, mode, undefined, undefined, wide);
+      const trainer = await step(model, mode, block, wide, wide);
+      for (const [name, t] of Object.entries(plain)) {
+        const err = relativeError(trainer[name]?.data as Float32Array, t.data as Float32Array);
+        assert.ok(err <= 1e-5, `${mode} physical batch ${wide} ${name}: relative error ${err}`);
       }
     }
   });

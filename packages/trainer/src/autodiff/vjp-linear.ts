@@ -1,10 +1,10 @@
 import { TrainerError } from "../trainer-error.js";
 import { attr, attrFloat, attrInt, attrInts, attrString } from "./attributes.js";
-import { type ConvGeometry, blockedRows, convGeometry, convGradRows, convWeightGrad, paddedForWeightGrad } from "./conv-unfold.js";
+import { blockedRows, convGeometry, convGradRows, convWeightGrad } from "./conv-unfold.js";
 import { separableMaxPool, separableMaxPoolGrad } from "./max-pool-grad.js";
 import { polyphaseConvInputGrad } from "./nchwc-conv-grad.js";
 import { blockedConvWeightGrad } from "./nchwc-conv-weight-grad.js";
-import { blockedSingleChannelWeightGrad } from "./nchwc-single-channel-weight-grad.js";
+import { samplesAsChannelsWeightGrad } from "./nchwc-samples-weight-grad.js";
 import { type Dim } from "./sym-dim.js";
 import { broadcastShapes } from "./shape-helpers.js";
 import { type VjpContext, type VjpRule, gradOf, reduceToShape, shapeOf, staticShape } from "./vjp-context.js";
@@ -60,15 +60,6 @@ const gemm: VjpRule = (ctx) => {
   return out;
 };
 
-/** {@link blockedSingleChannelWeightGrad} over x padded to the rows the conv reads. */
-function singleChannel(ctx: VjpContext, x: string, g: string, ws: readonly number[], geo: ConvGeometry): { weight: string; bias: string } | undefined {
-  const { b } = ctx;
-  if (b.nchwcBlock === undefined || ctx.batchSize === undefined || ws[1] !== 1 || geo.group !== 1) return undefined;
-  const outSpatial = staticSpatial(ctx, ctx.node.output[0] ?? "");
-  const p = paddedForWeightGrad(b, x, staticSpatial(ctx, x), outSpatial, geo);
-  return p === undefined ? undefined : blockedSingleChannelWeightGrad(b, p.padded, p.spatial, g, outSpatial, ws, p.geo, ctx.batchSize);
-}
-
 const conv: VjpRule = (ctx) => {
   const { b, node } = ctx;
   const [x = "", w = "", bias] = node.input;
@@ -93,7 +84,10 @@ const conv: VjpRule = (ctx) => {
     ]);
   }
   const wantBias = bias !== undefined && bias !== "" && ctx.want[2] === true;
-  const blocked = (ctx.want[1] || wantBias) ? blockedConvWeightGrad(b, x, staticSpatial(ctx, x), g, staticSpatial(ctx, node.output[0] ?? ""), ws, geo, ctx.batchSize) ?? singleChannel(ctx, x, g, ws, geo) : undefined;
+  const inSpatial = staticSpatial(ctx, x), outSpatial = staticSpatial(ctx, node.output[0] ?? "");
+  const blocked = (ctx.want[1] || wantBias)
+    ? samplesAsChannelsWeightGrad(b, x, inSpatial, g, outSpatial, ws, geo, ctx.batchSize) ?? blockedConvWeightGrad(b, x, inSpatial, g, outSpatial, ws, geo, ctx.batchSize)
+    : undefined;
   if (blocked !== undefined) {
     if (ctx.want[1]) out[1] = blocked.weight;
     if (wantBias) out[2] = blocked.bias;

@@ -1,0 +1,79 @@
+import { attr } from "./attributes.js";
+import { type ConvGeometry, paddedForWeightGrad } from "./conv-unfold.js";
+import type { GraphBuilder } from "./graph-builder.js";
+import { toBlocked } from "./nchwc-views.js";
+
+/**
+ * Weight and bias gradient of a 2-D Conv as one NCHWc Conv in which the samples are the
+ * contracted channels: dW[co, ci, k] = sum_{n, o} g[n, co, o] x_pad[n, ci, o * s + k * d] is a
+ * correlation of x (batch Cin, channels N) with g (filters Cout x N, kernel = the forward's
+ * output size, dilated by its stride; see convWeightGrad). With the samples a multiple of the
+ * block they are a blocked input, and MLAS's direct NCHWc kernel runs it without the plain
+ * Conv's im2col of N x (output size) rows.
+ *
+ * - The filter is g in MLAS's OIHWBiBo layout, [Co/B, N/B, Ho, Wo, Bi, Bo]: one Transpose of
+ *   B-float runs from g's blocked twin [N, Co/B, Ho, Wo, B].
+ * - The input: x as one image of N channels (one input channel: a Reshape), or, with Cin a
+ *   multiple of the block, x's blocked twin as one image whose `ReorderOutput` puts the
+ *   channels in front of the samples, then one `ReorderInput`.
+ *
+ * fmnist_cnn at batch 256: the first conv 1.5 -> 0.85 ms (plus 0.2 for the filter's
+ * Transpose, against 0.14 for the plain Conv's ReorderOutput).
+ * Returns undefined where the geometry does not fit.
+ */
+export function samplesAsChannelsWeightGrad(
+  b: GraphBuilder, x: string, spatial: readonly number[], g: string, outSpatial: readonly number[],
+  wShape: readonly number[], geo: ConvGeometry, batch: number | undefined,
+): { weight: string; bias: string } | undefined {
+  const block = b.nchwcBlock;
+  const [cout = 0, cin = 0, kh = 0, kw = 0] = wShape;
+  if (block === undefined || batch === undefined || batch % block !== 0 || geo.group !== 1 || cout % block !== 0) return undefined;
+  if (spatial.length !== 2 || (cin !== 1 && cin % block !== 0)) return undefined;
+  const [ho = 0, wo = 0] = outSpatial;
+  let input: string, inSpatial: readonly number[], pads: number[];
+  if (cin === 1) {
+    // Padded explicitly: the same Pad as the forward's SpaceToDepth input (nchwc-lowering.ts).
+    const p = paddedForWeightGrad(b, x, spatial, outSpatial, geo);
+    if (p === undefined) return undefined;
+    input = b.reshape(p.padded, [1, batch, ...p.spatial]);
+    inSpatial = p.spatial;
+    pads = [0, 0, 0, 0];
+  } else {
+    // The rows and columns the forward's windows reach past x's end (< 0: never read, cropped
+    // here in the blocked layout, where a crop copies runs of B floats, so that the Conv
+    // computes no output position past the kernel).
+    const ends = spatial.map((n, i) => (geo.strides[i] ?? 1) * ((outSpatial[i] ?? 1) - 1) + (geo.dilations[i] ?? 1) * ((geo.kernel[i] ?? 1) - 1) + 1 - n - (geo.pads[i] ?? 0));
+    const kept = spatial.map((n, i) => n + Math.min(0, ends[i] ?? 0));
+    const [h = 0, w = 0] = kept;
+    // (-1 for the samples, as max-pool-grad.ts writes the same view and crop: a pool's output
+    // read by this conv is cropped once, onnxruntime's common-subexpression pass merging the two.)
+    let x5 = b.reshape(toBlocked(b, x), [-1, cin / block, ...spatial, block]);
+    if (ends.some((e) => e < 0)) x5 = b.op1("Slice", [x5, b.i64([0, 0]), b.i64(kept), b.i64([2, 3])]);
+    const outer = cin === block ? x5 : b.transpose(x5, [1, 0, 2, 3, 4]);
+    input = b.reshape(b.nchwc("ReorderOutput", [b.reshape(outer, [1, cin, -1, w])], [attr.int("channels", cin)]), [cin, batch, h, w]);
+    inSpatial = kept;
+    pads = [geo.pads[0] ?? 0, geo.pads[1] ?? 0, ...ends.map((e) => Math.max(0, e))];
+  }
+  const g6 = b.reshape(toBlocked(b, g), [batch / block, block, cout / block, ho, wo, block]);
+  const filter = b.reshape(b.transpose(g6, [2, 0, 3, 4, 1, 5]), [cout, batch, ho, wo]);
+  const dw = b.nchwc("Conv", [toBlocked(b, input), filter], [
+    attr.ints("kernel_shape", outSpatial), attr.ints("strides", geo.dilations), attr.ints("dilations", geo.strides),
+    attr.ints("pads", pads), attr.int("group", 1),
+  ]);
+  // [Cin, Cout, kh', kw'], kh' >= kh where the conv never read x's last rows: keep the kernel's.
+  let full = b.nchwc("ReorderOutput", [dw], [attr.int("channels", cout)]);
+  const [oh, ow] = inSpatial.map((n, i) => Math.floor((n + (pads[i] ?? 0) + (pads[i + 2] ?? 0) - (geo.strides[i] ?? 1) * ((outSpatial[i] ?? 1) - 1) - 1) / (geo.dilations[i] ?? 1)) + 1);
+  if (oh !== kh || ow !== kw) full = b.op1("Slice", [full, b.i64([0, 0]), b.i64([kh, kw]), b.i64([2, 3])]);
+  const weight = cin === 1 ? b.reshape(full, wShape) : b.transpose(full, [1, 0, 2, 3]);
+  // Column sums of g's blocked rows. onnxruntime sums a tall [R, 16] slowly (0.175 ms for
+  // fmnist_cnn's first conv), a short and very wide one too (0.5 ms for [16, 50176]), and over
+  // two axes more slowly still (0.157 for its second): first rows of 16 x B (Co = B) or one
+  // sample's Co/B x Ho x Wo x B (0.04 to 0.07), then the small rest.
+  const perSample = (cout / block) * ho * wo * block;
+  const width = cout === block ? 16 * block : perSample;
+  const sums = b.reduceSum(b.reshape(g6, [-1, width]), [0], false);
+  const bias = cout === block
+    ? b.reduceSum(b.reshape(sums, [16, block]), [0], false)
+    : b.reshape(b.reduceSum(b.reshape(sums, [cout / block, ho * wo, block]), [1], false), [cout]);
+  return { weight, bias };
+}
