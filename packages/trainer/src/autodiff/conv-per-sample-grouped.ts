@@ -1,6 +1,7 @@
 import { attr } from "./attributes.js";
 import type { ConvGeometry } from "./conv-unfold.js";
 import type { GraphBuilder } from "./graph-builder.js";
+import { samplesAsChannels } from "./nchwc-samples-weight-grad.js";
 import { toBlocked } from "./nchwc-views.js";
 
 /**
@@ -49,4 +50,43 @@ export function groupedPerSampleConvGrad(b: GraphBuilder, x: string, g: string, 
   const [oh, ow] = [hp - sh * (ho - 1), wp - sw * (wo - 1)];
   if (oh !== kh || ow !== kw) grads = b.op1("Slice", [grads, b.i64([0, 0]), b.i64([kh, kw]), b.i64([2, 3])]);
   return b.reshape(grads, [batch, cout, 1, kh, kw]);
+}
+
+/** Per-sample gradients of a Conv weight [Cout, Cin, kh, kw] as {@link blockedPerSampleConvGrads} gives them. */
+export interface SamplesGroupedGrads {
+  /** Blocked memory [Cin, N, Cout/B, kh, kw, B], viewed as [Cin, N, Cout * kh * kw]. */
+  readonly grads: string;
+  /** A [Cin, 1, Cout * kh * kw] tensor (the same memory order) in the weight's layout. */
+  readonly toWeight: (t: string) => string;
+}
+
+/**
+ * Per-sample weight gradients of a group-1 Conv whose input channels are a multiple of the
+ * NCHWc block, as one NCHWc Conv grouped by sample: x as Cin images of N channels
+ * ({@link samplesAsChannels}), each sample's output gradient the filters of its group (g's
+ * blocked twin as it is: [N * Cout/B, 1, Ho, Wo, B] is MLAS's filter layout for one input
+ * channel per group), dilated by the stride. The output keeps every sample apart: [Cin, N *
+ * Cout, kh, kw]. Replaces an im2col and a batched MatMul whose contraction is the few output
+ * positions of one sample (fmnist_cnn's second conv: 25).
+ * Undefined where the geometry does not fit.
+ */
+export function blockedPerSampleConvGrads(b: GraphBuilder, x: string, g: string, spatial: readonly number[], outSpatial: readonly number[], paramShape: readonly number[], geo: ConvGeometry, batch: number | undefined): SamplesGroupedGrads | undefined {
+  const block = b.nchwcBlock;
+  const [cout = 0, cin = 0, kh = 0, kw = 0] = paramShape;
+  if (block === undefined || batch === undefined || geo.group !== 1 || cin % block !== 0 || cout % block !== 0 || paramShape.length !== 4) return undefined;
+  const samples = samplesAsChannels(b, x, spatial, outSpatial, cin, geo, batch);
+  if (samples === undefined) return undefined;
+  const { input, inSpatial, pads } = samples;
+  const [oh, ow] = inSpatial.map((n, i) => Math.floor((n + (pads[i] ?? 0) + (pads[i + 2] ?? 0) - (geo.strides[i] ?? 1) * ((outSpatial[i] ?? 1) - 1) - 1) / (geo.dilations[i] ?? 1)) + 1);
+  if (oh !== kh || ow !== kw) return undefined;
+  const filters = b.reshape(toBlocked(b, g), [batch * cout, 1, ...outSpatial]);
+  const conv = b.nchwc("Conv", [input, filters], [
+    attr.ints("kernel_shape", outSpatial), attr.ints("strides", geo.dilations), attr.ints("dilations", geo.strides),
+    attr.ints("pads", pads), attr.int("group", batch),
+  ]);
+  return {
+    grads: b.reshape(conv, [cin, batch, cout * kh * kw]),
+    // [Cin, Cout/B, kh, kw, B] -> [Cout/B, B, Cin, kh, kw].
+    toWeight: (t) => b.reshape(b.transpose(b.reshape(t, [cin, cout / block, kh, kw, block]), [1, 4, 0, 2, 3]), [cout, cin, kh, kw]),
+  };
 }

@@ -28,32 +28,10 @@ export function samplesAsChannelsWeightGrad(
   const block = b.nchwcBlock;
   const [cout = 0, cin = 0, kh = 0, kw = 0] = wShape;
   if (block === undefined || batch === undefined || batch % block !== 0 || geo.group !== 1 || cout % block !== 0) return undefined;
-  if (spatial.length !== 2 || (cin !== 1 && cin % block !== 0)) return undefined;
   const [ho = 0, wo = 0] = outSpatial;
-  let input: string, inSpatial: readonly number[], pads: number[];
-  if (cin === 1) {
-    // Padded explicitly: the same Pad as the forward's SpaceToDepth input (nchwc-lowering.ts).
-    const p = paddedForWeightGrad(b, x, spatial, outSpatial, geo);
-    if (p === undefined) return undefined;
-    input = b.reshape(p.padded, [1, batch, ...p.spatial]);
-    inSpatial = p.spatial;
-    pads = [0, 0, 0, 0];
-  } else {
-    // The rows and columns the forward's windows reach past x's end (< 0: never read, cropped
-    // here in the blocked layout, where a crop copies runs of B floats, so that the Conv
-    // computes no output position past the kernel).
-    const ends = spatial.map((n, i) => (geo.strides[i] ?? 1) * ((outSpatial[i] ?? 1) - 1) + (geo.dilations[i] ?? 1) * ((geo.kernel[i] ?? 1) - 1) + 1 - n - (geo.pads[i] ?? 0));
-    const kept = spatial.map((n, i) => n + Math.min(0, ends[i] ?? 0));
-    const [h = 0, w = 0] = kept;
-    // (-1 for the samples, as max-pool-grad.ts writes the same view and crop: a pool's output
-    // read by this conv is cropped once, onnxruntime's common-subexpression pass merging the two.)
-    let x5 = b.reshape(toBlocked(b, x), [-1, cin / block, ...spatial, block]);
-    if (ends.some((e) => e < 0)) x5 = b.op1("Slice", [x5, b.i64([0, 0]), b.i64(kept), b.i64([2, 3])]);
-    const outer = cin === block ? x5 : b.transpose(x5, [1, 0, 2, 3, 4]);
-    input = b.reshape(b.nchwc("ReorderOutput", [b.reshape(outer, [1, cin, -1, w])], [attr.int("channels", cin)]), [cin, batch, h, w]);
-    inSpatial = kept;
-    pads = [geo.pads[0] ?? 0, geo.pads[1] ?? 0, ...ends.map((e) => Math.max(0, e))];
-  }
+  const samples = samplesAsChannels(b, x, spatial, outSpatial, cin, geo, batch);
+  if (samples === undefined) return undefined;
+  const { input, inSpatial, pads } = samples;
   const g6 = b.reshape(toBlocked(b, g), [batch / block, block, cout / block, ho, wo, block]);
   const filter = b.reshape(b.transpose(g6, [2, 0, 3, 4, 1, 5]), [cout, batch, ho, wo]);
   const dw = b.nchwc("Conv", [toBlocked(b, input), filter], [
@@ -76,4 +54,41 @@ export function samplesAsChannelsWeightGrad(
     ? b.reduceSum(b.reshape(sums, [16, block]), [0], false)
     : b.reshape(b.reduceSum(b.reshape(sums, [cout / block, ho * wo, block]), [1], false), [cout]);
   return { weight, bias };
+}
+
+/** x as Cin images of N channels, NCHW [Cin, N, h, w], and the pads of the correlation over it. */
+export interface SamplesAsChannels {
+  readonly input: string;
+  readonly inSpatial: readonly number[];
+  readonly pads: readonly number[];
+}
+
+/**
+ * x [N, Cin, H, W] as the input of a correlation with g whose contracted (or grouped)
+ * channels are the samples: [Cin, N, h, w]. One input channel: x padded explicitly (the same
+ * Pad as the forward's SpaceToDepth input in nchwc-lowering.ts, which reuses it). Cin a
+ * multiple of the block: x's blocked twin as one image, whose `ReorderOutput` puts the
+ * channels in front of the samples, after cropping the rows and columns the forward never read
+ * (in the blocked layout, where a crop copies runs of B floats), so that the correlation
+ * computes no output position past the kernel. Undefined for other channel counts.
+ */
+export function samplesAsChannels(b: GraphBuilder, x: string, spatial: readonly number[], outSpatial: readonly number[], cin: number, geo: ConvGeometry, batch: number): SamplesAsChannels | undefined {
+  const block = b.nchwcBlock;
+  if (block === undefined || spatial.length !== 2) return undefined;
+  if (cin === 1) {
+    const p = paddedForWeightGrad(b, x, spatial, outSpatial, geo);
+    return p === undefined ? undefined : { input: b.reshape(p.padded, [1, batch, ...p.spatial]), inSpatial: p.spatial, pads: [0, 0, 0, 0] };
+  }
+  if (cin % block !== 0) return undefined;
+  // The rows and columns the forward's windows reach past x's end (< 0: never read).
+  const ends = spatial.map((n, i) => (geo.strides[i] ?? 1) * ((outSpatial[i] ?? 1) - 1) + (geo.dilations[i] ?? 1) * ((geo.kernel[i] ?? 1) - 1) + 1 - n - (geo.pads[i] ?? 0));
+  const kept = spatial.map((n, i) => n + Math.min(0, ends[i] ?? 0));
+  const [h = 0, w = 0] = kept;
+  // (-1 for the samples, as max-pool-grad.ts writes the same view and crop: a pool's output
+  // read by this conv is cropped once, onnxruntime's common-subexpression pass merging the two.)
+  let x5 = b.reshape(toBlocked(b, x), [-1, cin / block, ...spatial, block]);
+  if (ends.some((e) => e < 0)) x5 = b.op1("Slice", [x5, b.i64([0, 0]), b.i64(kept), b.i64([2, 3])]);
+  const outer = cin === block ? x5 : b.transpose(x5, [1, 0, 2, 3, 4]);
+  const input = b.reshape(b.nchwc("ReorderOutput", [b.reshape(outer, [1, cin, -1, w])], [attr.int("channels", cin)]), [cin, batch, h, w]);
+  return { input, inSpatial: kept, pads: [geo.pads[0] ?? 0, geo.pads[1] ?? 0, ...ends.map((e) => Math.max(0, e))] };
 }

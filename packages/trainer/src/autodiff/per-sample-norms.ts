@@ -2,7 +2,7 @@ import { TrainerError } from "../trainer-error.js";
 import { attrFloat, attrInt } from "./attributes.js";
 import { perSampleReduce, perSampleSquaredNorm, toBatchMajor, batchOf } from "./batch-layout.js";
 import { canUnfoldContiguously, contiguousUnfold } from "./conv-per-sample.js";
-import { canGroupPerSample, groupedPerSampleConvGrad } from "./conv-per-sample-grouped.js";
+import { blockedPerSampleConvGrads, canGroupPerSample, groupedPerSampleConvGrad } from "./conv-per-sample-grouped.js";
 import { type ConvGeometry, convGeometry, ghostConvSquaredNorm, perSampleConvGrad } from "./conv-unfold.js";
 import type { GraphBuilder } from "./graph-builder.js";
 import { type VjpContext, gradOf, staticShape } from "./vjp-context.js";
@@ -119,6 +119,16 @@ export function perSampleUse(ctx: VjpContext, i: number): PerSampleUse {
       const cols = cout / geo.group;
       if (canGroupPerSample(spatial, paramShape, geo, ctx.batchSize)) {
         return materialized(b, groupedPerSampleConvGrad(b, x, g, spatial, outSpatial, paramShape, geo, ctx.batchSize), paramShape);
+      }
+      const grouped = blockedPerSampleConvGrads(b, x, g, spatial, outSpatial, paramShape, geo, ctx.batchSize);
+      if (grouped !== undefined) {
+        // [Cin, N, K]: per (channel, sample) sums of squares, then over channels (Mul and
+        // ReduceSum: ReduceSumSquare is slower in onnxruntime).
+        const { grads } = grouped;
+        return {
+          squaredNorm: b.reduceSum(b.reduceSum(b.mul(grads, grads), [2], false), [0], false),
+          clippedSum: (c) => grouped.toWeight(b.matmul(b.reshape(c, [1, -1]), grads)),
+        };
       }
       if (canUnfoldContiguously(spatial, geo)) return contiguousConvUse(b, x, g, spatial, outSpatial, paramShape, geo);
       const positions = outSpatial.reduce((a, c) => a * c, 1);
