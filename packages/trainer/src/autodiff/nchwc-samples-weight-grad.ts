@@ -43,16 +43,7 @@ export function samplesAsChannelsWeightGrad(
   const [oh, ow] = inSpatial.map((n, i) => Math.floor((n + (pads[i] ?? 0) + (pads[i + 2] ?? 0) - (geo.strides[i] ?? 1) * ((outSpatial[i] ?? 1) - 1) - 1) / (geo.dilations[i] ?? 1)) + 1);
   if (oh !== kh || ow !== kw) full = b.op1("Slice", [full, b.i64([0, 0]), b.i64([kh, kw]), b.i64([2, 3])]);
   const weight = cin === 1 ? b.reshape(full, wShape) : b.transpose(full, [1, 0, 2, 3]);
-  // Column sums of g's blocked rows. onnxruntime sums a tall [R, 16] slowly (0.175 ms for
-  // fmnist_cnn's first conv), a short and very wide one too (0.5 ms for [16, 50176]), and over
-  // two axes more slowly still (0.157 for its second): first rows of 16 x B (Co = B) or one
-  // sample's Co/B x Ho x Wo x B (0.04 to 0.07), then the small rest.
-  const perSample = (cout / block) * ho * wo * block;
-  const width = cout === block ? 16 * block : perSample;
-  const sums = b.reduceSum(b.reshape(g6, [-1, width]), [0], false);
-  const bias = cout === block
-    ? b.reduceSum(b.reshape(sums, [16, block]), [0], false)
-    : b.reshape(b.reduceSum(b.reshape(sums, [cout / block, ho * wo, block]), [1], false), [cout]);
+  const bias = blockedBiasGrad(b, g, cout, outSpatial, batch);
   return { weight, bias };
 }
 
@@ -91,4 +82,22 @@ export function samplesAsChannels(b: GraphBuilder, x: string, spatial: readonly 
   const outer = cin === block ? x5 : b.transpose(x5, [1, 0, 2, 3, 4]);
   const input = b.reshape(b.nchwc("ReorderOutput", [b.reshape(outer, [1, cin, -1, w])], [attr.int("channels", cin)]), [cin, batch, h, w]);
   return { input, inSpatial: kept, pads: [geo.pads[0] ?? 0, geo.pads[1] ?? 0, ...ends.map((e) => Math.max(0, e))] };
+}
+
+/**
+ * A conv's bias gradient, the column sums of g's blocked twin [N, Co/B, Ho, Wo, B] (Co a
+ * multiple of the block). onnxruntime sums a tall [R, 16] slowly (0.175 ms for fmnist_cnn's
+ * first conv), a short and very wide one too (0.5 ms for [16, 50176]), and over two axes more
+ * slowly still (0.157 for its second): first rows of 16 x B (Co = B) or one sample's
+ * Co/B x Ho x Wo x B (0.04 to 0.07), then the small rest.
+ */
+export function blockedBiasGrad(b: GraphBuilder, g: string, cout: number, outSpatial: readonly number[], batch: number): string {
+  const block = b.nchwcBlock ?? 1;
+  const positions = outSpatial.reduce((a, c) => a * c, 1);
+  const g5 = b.reshape(toBlocked(b, g), [batch, cout / block, positions, block]);
+  if (cout === block && (batch * positions) % 16 === 0) {
+    return b.reduceSum(b.reshape(b.reduceSum(b.reshape(g5, [-1, 16 * block]), [0], false), [16, block]), [0], false);
+  }
+  const sums = b.reduceSum(b.reshape(g5, [batch, -1]), [0], false);
+  return b.reshape(b.reduceSum(b.reshape(sums, [cout / block, positions, block]), [1], false), [cout]);
 }

@@ -2,6 +2,7 @@ import { TrainerError } from "../trainer-error.js";
 import { attr, attrFloat, attrInt, attrInts, attrString } from "./attributes.js";
 import { blockedRows, convGeometry, convGradRows, convWeightGrad } from "./conv-unfold.js";
 import { separableMaxPool, separableMaxPoolGrad } from "./max-pool-grad.js";
+import { summedGroupedConvWeightGrad } from "./conv-per-sample-grouped.js";
 import { polyphaseConvInputGrad } from "./nchwc-conv-grad.js";
 import { blockedConvWeightGrad } from "./nchwc-conv-weight-grad.js";
 import { samplesAsChannelsWeightGrad } from "./nchwc-samples-weight-grad.js";
@@ -86,7 +87,7 @@ const conv: VjpRule = (ctx) => {
   const wantBias = bias !== undefined && bias !== "" && ctx.want[2] === true;
   const inSpatial = staticSpatial(ctx, x), outSpatial = staticSpatial(ctx, node.output[0] ?? "");
   const blocked = (ctx.want[1] || wantBias)
-    ? samplesAsChannelsWeightGrad(b, x, inSpatial, g, outSpatial, ws, geo, ctx.batchSize) ?? blockedConvWeightGrad(b, x, inSpatial, g, outSpatial, ws, geo, ctx.batchSize)
+    ? summedGroupedConvWeightGrad(b, x, g, inSpatial, outSpatial, ws, geo, ctx.batchSize) ?? samplesAsChannelsWeightGrad(b, x, inSpatial, g, outSpatial, ws, geo, ctx.batchSize) ?? blockedConvWeightGrad(b, x, inSpatial, g, outSpatial, ws, geo, ctx.batchSize)
     : undefined;
   if (blocked !== undefined) {
     if (ctx.want[1]) out[1] = blocked.weight;
