@@ -5,6 +5,15 @@ import { blockedBiasGrad, samplesAsChannels } from "./nchwc-samples-weight-grad.
 import { toBlocked } from "./nchwc-views.js";
 
 /**
+ * Whether an NCHWc Conv over an NCHW input of `channels` channels in groups of one runs:
+ * onnxruntime's NchwcConv takes an input with fewer channels than the block or a multiple of
+ * it (it refuses fmnist_cnn's headline physical batch of 446 samples as channels).
+ */
+function nchwcGroupedFits(block: number | undefined, channels: number): block is number {
+  return block !== undefined && (channels < block || channels % block === 0);
+}
+
+/**
  * Whether {@link groupedPerSampleConvGrad} applies: a 2-D Conv with one input channel per
  * group (a first layer on grayscale images, a depthwise conv), no dilation, and a graph built
  * for one physical batch size (the group count of the Conv it emits).
@@ -35,7 +44,7 @@ export function groupedPerSampleConvGrad(b: GraphBuilder, x: string, g: string, 
   const block = b.nchwcBlock;
   const convAttrs = [attr.ints("kernel_shape", [ho, wo]), attr.ints("dilations", [sh, sw]), attr.int("group", batch * channels)];
   let grads: string;
-  if (block !== undefined && channels === 1 && cout % block === 0) {
+  if (nchwcGroupedFits(block, batch * channels) && channels === 1 && cout % block === 0) {
     // MLAS's NCHWc conv over an NCHW input (one channel per group) takes its filters in the
     // layout [groups * Cout/B, 1, kh, kw, B], which is g's blocked twin as it is: no reorder of
     // g and no im2col (fmnist_cnn's first conv at batch 256: 1.6 -> 0.85 ms).
@@ -73,7 +82,7 @@ export interface SamplesGroupedGrads {
 export function blockedPerSampleConvGrads(b: GraphBuilder, x: string, g: string, spatial: readonly number[], outSpatial: readonly number[], paramShape: readonly number[], geo: ConvGeometry, batch: number | undefined): SamplesGroupedGrads | undefined {
   const block = b.nchwcBlock;
   const [cout = 0, cin = 0, kh = 0, kw = 0] = paramShape;
-  if (block === undefined || batch === undefined || geo.group !== 1 || cin % block !== 0 || cout % block !== 0 || paramShape.length !== 4) return undefined;
+  if (batch === undefined || !nchwcGroupedFits(block, batch) || geo.group !== 1 || cin % block !== 0 || cout % block !== 0 || paramShape.length !== 4) return undefined;
   const samples = samplesAsChannels(b, x, spatial, outSpatial, cin, geo, batch);
   if (samples === undefined) return undefined;
   const { input, inSpatial, pads } = samples;
@@ -101,7 +110,7 @@ export function blockedPerSampleConvGrads(b: GraphBuilder, x: string, g: string,
 export function summedGroupedConvWeightGrad(b: GraphBuilder, x: string, g: string, spatial: readonly number[], outSpatial: readonly number[], wShape: readonly number[], geo: ConvGeometry, batch: number | undefined): { weight: string; bias: string } | undefined {
   const block = b.nchwcBlock;
   const [cout = 0] = wShape;
-  if (block === undefined || geo.group !== 1 || cout % block !== 0 || !canGroupPerSample(spatial, wShape, geo, batch)) return undefined;
+  if (!canGroupPerSample(spatial, wShape, geo, batch) || !nchwcGroupedFits(block, batch) || geo.group !== 1 || cout % block !== 0) return undefined;
   const perSample = groupedPerSampleConvGrad(b, x, g, spatial, outSpatial, wShape, geo, batch);
   return {
     weight: b.reshape(b.reduceSum(b.reshape(perSample, [batch, -1]), [0], false), wShape),

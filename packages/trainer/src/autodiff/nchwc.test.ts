@@ -141,6 +141,22 @@ describe("NCHWc lowering (nchwcBlockSize)", () => {
     }
   });
 
+  it("runs and gives the same gradients with a physical batch above the block but not a multiple of it", async () => {
+    // onnxruntime's NchwcConv refuses such a channel count: the grouped per-sample Convs
+    // (samples as channels) must fall back to the plain Conv.
+    const block = await detectNchwcBlockSize();
+    if (block === undefined) return;
+    const odd = block + 4;
+    for (const [model, mode] of [cnn(), tramerBoneh(), dilated()].flatMap((m) => (["non-private", "dp"] as const).map((d) => [m, d] as const))) {
+      const plain = await step(model, mode, undefined, undefined, odd);
+      const trainer = await step(model, mode, block, odd, odd);
+      for (const [name, t] of Object.entries(plain)) {
+        const err = relativeError(trainer[name]?.data as Float32Array, t.data as Float32Array);
+        assert.ok(err <= 1e-5, `${mode} physical batch ${odd} ${name}: relative error ${err}`);
+      }
+    }
+  });
+
   it("gives the same gradients with a physical batch that is a multiple of the block", async () => {
     // Then the convs' weight gradients are blocked Convs over the samples (nchwc-samples-weight-grad.ts).
     const block = await detectNchwcBlockSize();

@@ -53,5 +53,12 @@ test("physicalBatchSize covers a Poisson batch with few, evenly filled runs", ()
   assert.equal(physicalBatchSize("dp", 128, 1438, 256), 172);
   // B 2048 of 60000: U = 2226 -> 5 runs of 446 rather than 4 or 5 runs of 512.
   assert.equal(physicalBatchSize("dp", 2048, 60000, 512), 446);
+  // Aligned to a multiple of the NCHWc block where that stays within maxBatchSize and the data.
+  assert.equal(physicalBatchSize("dp", 2048, 60000, 512, 16), 448);
+  assert.equal(physicalBatchSize("dp", 128, 1438, 256, 16), 176);
+  assert.equal(physicalBatchSize("dp", 128, 1438, 170, 16), 96);
+  assert.equal(physicalBatchSize("dp", 128, 1438, 174, 16), 172);
+  assert.equal(physicalBatchSize("dp", 10, 10, 4, 16), 4);
+  assert.equal(physicalBatchSize("non-private", 100, 60000, 256, 16), 100);
   assert.equal(physicalBatchSize("dp", 10, 10, 4), 4);
 });

@@ -2,6 +2,7 @@ import * as ort from "onnxruntime-node";
 import { buildTrainingGraph } from "../autodiff/build-training-graph.js";
 import { detectNchwcBlockSize } from "../autodiff/nchwc-block-size.js";
 import { exportInferenceModel } from "../onnx/inference-model.js";
+import { decodeModel } from "../onnx/model-io.js";
 import { readInitializers } from "../onnx/initializers.js";
 import { TrainerError } from "../trainer-error.js";
 import { BatchBuffers, checkLabels, prepareDataset, type PreparedDataset, type TrainingDataset } from "./dataset.js";
@@ -51,9 +52,10 @@ export class TrainerCore {
     // Every run feeds the same number of rows, so the graph is built for it (it blocks large
     // products for the cache); the dataset's size comes from its labels, checked just below.
     const records = o.train.labels.shape[0];
-    const rows = records !== undefined && Number.isInteger(records) && records >= o.batchSize ? physicalBatchSize(mode, o.batchSize, records, o.maxBatchSize) : undefined;
     // The graph runs here, so it may use this machine's NCHWc convolution kernels.
     const nchwcBlockSize = await detectNchwcBlockSize();
+    const align = nchwcBlockSize !== undefined && hasConv(o.model) ? nchwcBlockSize : 1;
+    const rows = records !== undefined && Number.isInteger(records) && records >= o.batchSize ? physicalBatchSize(mode, o.batchSize, records, o.maxBatchSize, align) : undefined;
     const graph = buildTrainingGraph(o.model, {
       loss: o.loss,
       mode,
@@ -91,7 +93,7 @@ export class TrainerCore {
       train,
       mode,
       batchSize: o.batchSize,
-      physicalBatchSize: rows ?? physicalBatchSize(mode, o.batchSize, train.size, o.maxBatchSize),
+      physicalBatchSize: rows ?? physicalBatchSize(mode, o.batchSize, train.size, o.maxBatchSize, align),
       maxGradNorm: o.privacy.mode === "dp" ? o.privacy.maxGradNorm : 0,
       samplingRandom: o.seed === undefined ? createSecureRandom() : createSeededRandom(o.seed, "sampling"),
       ...(noise === undefined ? {} : { noise }),
@@ -212,6 +214,11 @@ export class TrainerCore {
     await this.#session.release();
     await this.#noise?.close();
   }
+}
+
+/** Whether the model has a Conv (whose NCHWc gradients want a physical batch that is a multiple of the block). */
+function hasConv(model: Uint8Array): boolean {
+  return (decodeModel(model).graph?.node ?? []).some((n) => n.opType === "Conv" && (n.domain === "" || n.domain === "ai.onnx"));
 }
 
 function sessionOptions(threads: number): ort.InferenceSession.SessionOptions {
