@@ -1,6 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import {
   type AttributeProto,
+  type GraphProto,
   AttributeProtoSchema,
   AttributeProto_AttributeType,
   type NodeProto,
@@ -57,11 +58,15 @@ export const attr = {
   tensor(name: string, t: TensorProto): AttributeProto {
     return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.TENSOR, t });
   },
+  /** A subgraph (a Scan body): its name must be unique, as attrKey tells graphs apart by it. */
+  graph(name: string, g: GraphProto): AttributeProto {
+    return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.GRAPH, g });
+  },
 };
 
 /** A stable text key of attributes, for common-subexpression elimination of emitted nodes. */
 export function attrKey(attrs: readonly AttributeProto[]): string {
   return attrs
-    .map((a) => `${a.name}=${a.type}:${a.i}:${a.f}:${a.ints.join(",")}:${a.floats.join(",")}:${new TextDecoder().decode(a.s)}:${a.t === undefined ? "" : `t${a.t.name}/${a.t.dims.join(",")}/${Array.from(a.t.rawData).join(",")}`}`)
+    .map((a) => `${a.name}=${a.type}:${a.i}:${a.f}:${a.ints.join(",")}:${a.floats.join(",")}:${new TextDecoder().decode(a.s)}:${a.t === undefined ? "" : `t${a.t.name}/${a.t.dims.join(",")}/${Array.from(a.t.rawData).join(",")}`}:${a.g?.name ?? ""}`)
     .join(";");
 }

@@ -1,6 +1,6 @@
 import type { NodeProto } from "../onnx/gen/onnx_pb.js";
 import { scaleByBatch } from "./batch-layout.js";
-import { findGelus, geluGradient } from "./gelu-fusion.js";
+import { type RowLayout, findGelus, geluGradient } from "./gelu-fusion.js";
 import type { GraphBuilder } from "./graph-builder.js";
 import { isDifferentiableInput } from "./model-analysis.js";
 import { type PerSampleUse, perSampleUse } from "./per-sample-norms.js";
@@ -56,6 +56,14 @@ function context(b: GraphBuilder, fwd: ForwardGraph, node: NodeProto, gradOut: r
   return { b, node, info: fwd.info, gradOut, want, ...(fwd.batchSize === undefined ? {} : { batchSize: fwd.batchSize }) };
 }
 
+/** A tensor's static shape as rows x width, when the graph is built for one batch size and it is known. */
+function rowLayout(fwd: ForwardGraph, name: string): RowLayout | undefined {
+  const shape = (fwd.info(name).shape ?? []).map((d) => (d === undefined ? undefined : d.p === 0 ? d.c : fwd.batchSize !== undefined ? d.c * fwd.batchSize ** d.p : undefined));
+  if (fwd.batchSize === undefined || shape.length < 2 || shape.some((d) => d === undefined)) return undefined;
+  const known = shape as number[];
+  return { shape: known, rows: known.slice(0, -1).reduce((a, c) => a * c, 1), width: known[known.length - 1] ?? 0 };
+}
+
 /**
  * The one backward pass: activation gradients in reverse graph order, from `grads` (seeded
  * with the loss gradient). Returns every use of a parameter view with its output gradients,
@@ -75,7 +83,7 @@ export function backwardPass(b: GraphBuilder, fwd: ForwardGraph, grads: Gradient
       const g = gradOut[0];
       if (g !== undefined) {
         b.scope = node.name;
-        grads.add(gelu.x, geluGradient(b, gelu, g));
+        grads.add(gelu.x, geluGradient(b, gelu, g, rowLayout(fwd, gelu.x)));
       }
       continue;
     }

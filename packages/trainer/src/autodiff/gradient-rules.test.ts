@@ -5,7 +5,9 @@ import { readInitializers } from "../onnx/initializers.js";
 import { attr } from "./attributes.js";
 import { buildTrainingGraph } from "./build-training-graph.js";
 import { decodeModel } from "../onnx/model-io.js";
+import { scanChunks } from "./gelu-fusion.js";
 import { checkGradients } from "./testing/gradient-check.js";
+import { relativeError, runStep } from "./testing/run-step.js";
 import { type TinyModelSpec, type TinyNode, randn, tinyModel } from "./testing/tiny-model.js";
 
 const B = 3;
@@ -241,6 +243,43 @@ describe("cross-sample ops without DP", () => {
 });
 
 describe("GELU fusion", () => {
+  it("runs a large GELU's gradient by chunks of rows in a Scan, with the same values", async () => {
+    // [256 x 64 rows, 64]: 1M floats, 8 chunks of 2048 rows.
+    const [batch, rows, width] = [256, 64, 64];
+    const model = tinyModel({
+      opset: 17, inputs: [{ name: "x", shape: [batch, rows, width] }], params: [{ name: "p0", shape: [rows, width], data: randn(rows * width, 3) }],
+      consts: GELU_CONSTS,
+      nodes: [n("Mul", ["x", "p0"], ["h"]), ...GELU_DIV, n("ReduceMean", ["y"], ["y2"], [attr.ints("axes", [2]), attr.int("keepdims", 0)])],
+      output: { name: "y2", shape: [batch, rows] },
+    });
+    const chunked = buildTrainingGraph(model, { loss: "mse", mode: "non-private", physicalBatchSize: batch });
+    const whole = buildTrainingGraph(model, { loss: "mse", mode: "non-private" });
+    const scans = decodeModel(chunked.model).graph!.node.filter((x) => x.opType === "Scan");
+    assert.equal(scans.length, 1, "one Scan for the GELU's gradient");
+    assert.equal(decodeModel(whole.model).graph!.node.filter((x) => x.opType === "Scan").length, 0, "no Scan without a physical batch");
+    const feeds: Record<string, ort.Tensor> = {
+      x: new ort.Tensor("float32", randn(batch * rows * width, 5), [batch, rows, width]),
+      labels: new ort.Tensor("float32", randn(batch * rows, 7), [batch, rows]),
+      sample_mask: new ort.Tensor("float32", new Float32Array(batch).fill(1), [batch]),
+      p0: new ort.Tensor("float32", readInitializers(model).get("p0")!.data, [rows, width]),
+    };
+    const [a, b] = [await runStep(chunked, feeds), await runStep(whole, feeds)];
+    for (const name of ["losses", "grad:p0"]) {
+      const err = relativeError(a[name]!.data as Float32Array, b[name]!.data as Float32Array);
+      assert.ok(err <= 1e-6, `${name}: relative error ${err}`);
+    }
+  });
+
+  it("chunks only activations large enough, into whole rows", () => {
+    assert.equal(scanChunks({ shape: [256, 6], rows: 256, width: 6 }), undefined);
+    assert.equal(scanChunks({ shape: [256, 64, 512], rows: 16384, width: 512 }), 64);
+    // 320 x 64 rows (a DP physical batch): chunks of 256 rows.
+    assert.equal(scanChunks({ shape: [320, 64, 512], rows: 20480, width: 512 }), 80);
+    // At most 128 chunks, each a whole number of rows.
+    assert.equal(scanChunks({ shape: [100000, 3072], rows: 100000, width: 3072 }), 125);
+    assert.equal(scanChunks({ shape: [1031, 4096], rows: 1031, width: 4096 }), undefined);
+  });
+
   it("differentiates an exported GELU as one rule, skipping its inner nodes' rules", () => {
     const model = tinyModel({ opset: 17, inputs: [{ name: "x", shape: [B, 6] }], params: [{ name: "p0", shape: [6] }], consts: GELU_CONSTS, nodes: [n("Mul", ["x", "p0"], ["h"]), ...GELU_DIV], output: { name: "y", shape: [B, 6] } });
     const names = decodeModel(buildTrainingGraph(model, { loss: "mse", mode: "non-private" }).model).graph!.node.map((x) => x.name);

@@ -48,7 +48,7 @@ export class GraphBuilder {
   constructor(
     /** Default-domain opset of the graph the nodes go into (selects attribute or input forms). */
     readonly opset: number,
-    private readonly taken: Set<string>,
+    readonly taken: Set<string>,
   ) {}
 
   /** A fresh tensor name that collides with nothing in the model. */
