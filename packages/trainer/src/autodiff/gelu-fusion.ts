@@ -1,8 +1,6 @@
-import { create } from "@bufbuild/protobuf";
-import { GraphProtoSchema, type NodeProto } from "../onnx/gen/onnx_pb.js";
-import { attr } from "./attributes.js";
-import { GraphBuilder } from "./graph-builder.js";
-import { valueInfo } from "./model-analysis.js";
+import type { NodeProto } from "../onnx/gen/onnx_pb.js";
+import type { GraphBuilder } from "./graph-builder.js";
+import { scanChunks, scanRows } from "./row-chunks.js";
 import type { TensorInfo } from "./tensor-info.js";
 
 /**
@@ -95,27 +93,15 @@ export interface RowLayout {
  * forward's inner tensors then feed nothing else, so onnxruntime fuses them into one Gelu
  * kernel (one pass instead of five), and the backward's two extra passes cost less.
  * With `rows` (a graph built for one physical batch) and a large activation, the chain runs
- * by chunks of rows in a Scan (see scanChunks).
+ * by chunks of rows in a Scan (row-chunks.ts).
  */
 export function geluGradient(b: GraphBuilder, m: GeluMatch, gradY: string, rows?: RowLayout): string {
   // 0.5 dL/dy outside the Scan: onnxruntime folds the scale into the MatMul that produced dL/dy.
   const half = b.scale(gradY, 0.5);
-  const chunks = rows === undefined ? undefined : scanChunks(rows);
+  const chunks = rows === undefined ? undefined : scanChunks(rows.rows, rows.width);
   if (rows === undefined || chunks === undefined) return geluChain(b, m.x, half);
-  const per = rows.rows / chunks;
-  // The body: its own builder, whose fresh names stay unique in the whole model.
-  const body = new GraphBuilder(b.opset, b.taken);
-  const [xi, gi] = [body.fresh("gelu_x"), body.fresh("gelu_g")];
-  const dxi = geluChain(body, xi, gi);
-  const graph = create(GraphProtoSchema, {
-    name: b.fresh("gelu_backward_chunk"),
-    node: body.nodes,
-    initializer: body.initializers,
-    input: [xi, gi].map((name) => valueInfo(name, 1, [per, rows.width])),
-    output: [valueInfo(dxi, 1, [per, rows.width])],
-  });
-  const chunked = (t: string): string => b.reshape(t, [chunks, per, rows.width]);
-  const [out = ""] = b.op("Scan", [chunked(m.x), chunked(half)], [attr.graph("body", graph), attr.int("num_scan_inputs", 2)], 1);
+  const flat = (t: string): string => b.reshape(t, [rows.rows, rows.width]);
+  const out = scanRows(b, [flat(m.x), flat(half)], rows.rows, [rows.width, rows.width], rows.width, chunks, (body, [x = "", g = ""]) => geluChain(body, x, g));
   return b.reshape(out, [...rows.shape]);
 }
 
@@ -124,24 +110,4 @@ function geluChain(b: GraphBuilder, x: string, halfGrad: string): string {
   const u = b.scale(x, Math.SQRT1_2);
   const e = b.op1("Exp", [b.sub(b.f32(LN_TWO_OVER_SQRT_PI), b.mul(u, u))]);
   return b.mul(halfGrad, b.op1("Sum", [b.op1("Erf", [u]), b.mul(u, e), b.f32(1)]));
-}
-
-/** Floats per chunk of a Scan-chunked chain: its few live tensors of 512 KiB stay in L2. */
-const CHUNK_FLOATS = 1 << 17;
-/** Scan iterations cost some microseconds each: at most this many. */
-const MAX_CHUNKS = 128;
-
-/**
- * How many chunks of rows to run an elementwise chain over [rows, width] in, or undefined to
- * run it whole. onnxruntime runs a graph node by node, each over the whole tensor, so a chain
- * of k elementwise nodes over a tensor larger than the caches moves it through memory k times;
- * in a Scan over chunks of rows the chain's intermediate chunks stay in cache. transformer2's
- * GELU backward ([16384, 512], 8 nodes): 23 -> 17 ms each, about 4 % of its non-private step.
- */
-export function scanChunks(rows: RowLayout): number | undefined {
-  if (rows.rows * rows.width < 8 * CHUNK_FLOATS) return undefined;
-  let per = Math.max(1, Math.floor(CHUNK_FLOATS / rows.width), Math.ceil(rows.rows / MAX_CHUNKS));
-  while (rows.rows % per !== 0) per++;
-  const chunks = rows.rows / per;
-  return chunks >= 2 ? chunks : undefined;
 }

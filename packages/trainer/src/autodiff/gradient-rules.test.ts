@@ -5,7 +5,7 @@ import { readInitializers } from "../onnx/initializers.js";
 import { attr } from "./attributes.js";
 import { buildTrainingGraph } from "./build-training-graph.js";
 import { decodeModel } from "../onnx/model-io.js";
-import { scanChunks } from "./gelu-fusion.js";
+import { scanChunks } from "./row-chunks.js";
 import { checkGradients } from "./testing/gradient-check.js";
 import { relativeError, runStep } from "./testing/run-step.js";
 import { type TinyModelSpec, type TinyNode, randn, tinyModel } from "./testing/tiny-model.js";
@@ -271,13 +271,15 @@ describe("GELU fusion", () => {
   });
 
   it("chunks only activations large enough, into whole rows", () => {
-    assert.equal(scanChunks({ shape: [256, 6], rows: 256, width: 6 }), undefined);
-    assert.equal(scanChunks({ shape: [256, 64, 512], rows: 16384, width: 512 }), 64);
+    assert.equal(scanChunks(256, 6), undefined);
+    assert.equal(scanChunks(16384, 512), 64);
     // 320 x 64 rows (a DP physical batch): chunks of 256 rows.
-    assert.equal(scanChunks({ shape: [320, 64, 512], rows: 20480, width: 512 }), 80);
+    assert.equal(scanChunks(20480, 512), 80);
+    // fmnist_cnn's first pool, [256 x 1, 14 x 14 x 16]: 4 chunks of 64 samples.
+    assert.equal(scanChunks(256, 3136), 4);
     // At most 128 chunks, each a whole number of rows.
-    assert.equal(scanChunks({ shape: [100000, 3072], rows: 100000, width: 3072 }), 125);
-    assert.equal(scanChunks({ shape: [1031, 4096], rows: 1031, width: 4096 }), undefined);
+    assert.equal(scanChunks(100000, 3072), 125);
+    assert.equal(scanChunks(1031, 4096), undefined);
   });
 
   it("differentiates an exported GELU as one rule, skipping its inner nodes' rules", () => {

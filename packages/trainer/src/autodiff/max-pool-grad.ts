@@ -2,6 +2,7 @@ import type { NodeProto } from "../onnx/gen/onnx_pb.js";
 import { attr, attrInt, attrInts, attrString } from "./attributes.js";
 import { type GraphBuilder, NCHWC_DOMAIN } from "./graph-builder.js";
 import { fromBlocked, toBlocked, view5 } from "./nchwc-views.js";
+import { scanChunks, scanRows } from "./row-chunks.js";
 import { FLOAT } from "./vjp-context.js";
 
 /**
@@ -66,9 +67,9 @@ function stageBackward(b: GraphBuilder, u: string, v: string, gv: string, rank: 
  * element of that row holding it, so each axis' stage routes the gradient by PyTorch's rule.
  * The intermediate maxima are recomputed by MaxPools with a kernel of 1 on the other axes.
  */
-export function separableMaxPoolGrad(b: GraphBuilder, node: NodeProto, x: string, g: string, spatial: readonly number[], channels: number): string {
+export function separableMaxPoolGrad(b: GraphBuilder, node: NodeProto, x: string, g: string, spatial: readonly number[], channels: number, batch?: number): string {
   const block = b.nchwcBlock;
-  if (block !== undefined && spatial.length === 2 && channels % block === 0) return blockedMaxPoolGrad(b, node, x, g, spatial, channels, block);
+  if (block !== undefined && spatial.length === 2 && channels % block === 0) return blockedMaxPoolGrad(b, node, x, g, spatial, channels, block, batch);
   const kernel = attrInts(node, "kernel_shape") ?? [];
   const sp = spatial.length;
   const rank = sp + 2;
@@ -105,14 +106,50 @@ export function separableMaxPoolGrad(b: GraphBuilder, node: NodeProto, x: string
  * Equal / GreaterOrEqual + Cast masks and, per stage, Mul, Sub, Pad and Add (14 passes over the
  * input instead of 17, fmnist_cnn's first pool).
  */
-function blockedMaxPoolGrad(b: GraphBuilder, node: NodeProto, x: string, g: string, spatial: readonly number[], channels: number, block: number): string {
+function blockedMaxPoolGrad(b: GraphBuilder, node: NodeProto, x: string, g: string, spatial: readonly number[], channels: number, block: number, batch: number | undefined): string {
   const [kh = 1, kw = 1] = attrInts(node, "kernel_shape") ?? [];
   const [h = 0, w = 0] = spatial;
   const shape = [channels, h, w];
-  const xb = toBlocked(b, x);
-  const rowMax = kw > 1 ? b.nchwc("MaxPool", [xb], [attr.ints("kernel_shape", [1, kw]), attr.ints("pads", [0, 0, 0, kw - 1])]) : xb;
   const image = h * w * block;
-  // The stages work on the flat view [N * C/B, H * W * B] (elementwise ops do not care).
+  // A Tanh or Sigmoid whose output only this pool reads: its derivative is applied here, to the
+  // pool's output gradient on the (smaller) grid where it is not zero: the gradient reaches
+  // each input only from windows whose maximum it is, so the activation's value there is the
+  // pooled one (tanh' = 1 - y^2 and sigmoid' = y (1 - y) in terms of the output y). fmnist_cnn:
+  // 12 x 12 instead of 14 x 14.
+  const act = b.forwardProducer.get(x);
+  const folded = act !== undefined && (act.domain === "" || act.domain === "ai.onnx") && (act.opType === "Tanh" || act.opType === "Sigmoid") &&
+    b.forwardReaders.get(x) === 1;
+  const pooled = [channels, h - kh + 1, w - kw + 1];
+  const derivative = !folded ? undefined : (src5: string, sh: number, sw: number): string => {
+    const [, ph = 0, pw = 0] = pooled;
+    let y5 = b.reshape(toBlocked(b, node.output[0] ?? ""), [-1, channels / block, ph, pw, block]);
+    if (sh < ph || sw < pw) y5 = b.op1("Slice", [y5, b.i64([0, 0]), b.i64([sh, sw]), b.i64([2, 3])]);
+    const d = act.opType === "Tanh" ? b.sub(b.f32(1), b.mul(y5, y5)) : b.mul(y5, b.sub(b.f32(1), y5));
+    return b.mul(src5, d);
+  };
+  if (folded) b.appliedDerivatives.add(x);
+  // The stages work on the flat view [N * C/B, H * W * B] (elementwise ops do not care), one
+  // row per image of a sample and channel block: with the batch known, by chunks of rows in a
+  // Scan (row-chunks.ts), where their 14 passes stay in cache.
+  const gradIn = b.reshape(zeroExtendedBlocked(b, g, pooled, [h, w], block, derivative), [-1, image]);
+  const xIn = b.reshape(toBlocked(b, x), [-1, image]);
+  const rows = batch === undefined ? undefined : batch * (channels / block);
+  const chunks = rows === undefined ? undefined : scanChunks(rows, image);
+  const routed = rows === undefined || chunks === undefined
+    ? routeByStages(b, xIn, gradIn, channels, h, w, kh, kw, block)
+    : scanRows(b, [xIn, gradIn], rows, [image, image], image, chunks, (body, [xc = "", gc = ""]) => routeByStages(body, xc, gc, channels, h, w, kh, kw, block));
+  return fromBlocked(b, b.reshape(routed, [-1, ...shape]), shape);
+}
+
+/**
+ * The stages of {@link blockedMaxPoolGrad} on flat rows: `xf` the pool's input and `gf` its
+ * output gradient zero-extended to the input's grid, both [rows, H * W * B] with one blocked
+ * image a row; returns the input gradient in the same layout.
+ */
+function routeByStages(b: GraphBuilder, xf: string, gf: string, channels: number, h: number, w: number, kh: number, kw: number, block: number): string {
+  const image = h * w * block;
+  const xb = b.reshape(xf, [-1, channels, h, w]);
+  const rowMax = kw > 1 ? b.nchwc("MaxPool", [xb], [attr.ints("kernel_shape", [1, kw]), attr.ints("pads", [0, 0, 0, kw - 1])]) : xb;
   const flat = (t: string): string => b.reshape(t, [-1, image]);
   const windowMax = (): string => flat(b.nchwc("MaxPool", [rowMax], [attr.ints("kernel_shape", [kh, 1]), attr.ints("pads", [0, 0, kh - 1, 0])]));
   /** `t` (flat) moved by `d` floats along each image (d > 0: towards the end), zeros filling in. */
@@ -138,27 +175,10 @@ function blockedMaxPoolGrad(b: GraphBuilder, node: NodeProto, x: string, g: stri
     }
     return b.sum(placed);
   };
-  // A Tanh or Sigmoid whose output only this pool reads: its derivative is applied here, to the
-  // pool's output gradient on the (smaller) grid where it is not zero: the gradient reaches
-  // each input only from windows whose maximum it is, so the activation's value there is the
-  // pooled one (tanh' = 1 - y^2 and sigmoid' = y (1 - y) in terms of the output y). fmnist_cnn:
-  // 12 x 12 instead of 14 x 14.
-  const act = b.forwardProducer.get(x);
-  const folded = act !== undefined && (act.domain === "" || act.domain === "ai.onnx") && (act.opType === "Tanh" || act.opType === "Sigmoid") &&
-    b.forwardReaders.get(x) === 1;
-  const pooled = [channels, h - kh + 1, w - kw + 1];
-  const derivative = !folded ? undefined : (src5: string, sh: number, sw: number): string => {
-    const [, ph = 0, pw = 0] = pooled;
-    let y5 = b.reshape(toBlocked(b, node.output[0] ?? ""), [-1, channels / block, ph, pw, block]);
-    if (sh < ph || sw < pw) y5 = b.op1("Slice", [y5, b.i64([0, 0]), b.i64([sh, sw]), b.i64([2, 3])]);
-    const d = act.opType === "Tanh" ? b.sub(b.f32(1), b.mul(y5, y5)) : b.mul(y5, b.sub(b.f32(1), y5));
-    return b.mul(src5, d);
-  };
-  if (folded) b.appliedDerivatives.add(x);
-  let grad = flat(zeroExtendedBlocked(b, g, pooled, [h, w], block, derivative));
+  let grad = gf;
   if (kh > 1) grad = stage(flat(rowMax), windowMax, false, grad, kh, w * block);
-  if (kw > 1) grad = stage(flat(xb), () => flat(rowMax), true, grad, kw, block);
-  return fromBlocked(b, b.reshape(grad, [-1, ...shape]), shape);
+  if (kw > 1) grad = stage(xf, () => flat(rowMax), true, grad, kw, block);
+  return grad;
 }
 
 /**

@@ -157,6 +157,22 @@ describe("NCHWc lowering (nchwcBlockSize)", () => {
     }
   });
 
+  it("gives the same gradients with the max-pool gradient chunked by a Scan (batch 256)", async () => {
+    const block = await detectNchwcBlockSize();
+    if (block === undefined) return;
+    const batch = 256;
+    for (const mode of ["non-private", "dp"] as const) {
+      const graph = decodeModel(buildTrainingGraph(tramerBoneh(), { loss: "cross_entropy", mode, nchwcBlockSize: block, physicalBatchSize: batch }).model);
+      assert.ok((graph.graph?.node ?? []).some((x) => x.opType === "Scan" && x.name.includes("MaxPool")), `${mode}: the first pool's gradient runs in a Scan`);
+      const plain = await step(tramerBoneh(), mode, undefined, undefined, batch);
+      const trainer = await step(tramerBoneh(), mode, block, batch, batch);
+      for (const [name, t] of Object.entries(plain)) {
+        const err = relativeError(trainer[name]?.data as Float32Array, t.data as Float32Array);
+        assert.ok(err <= 1e-5, `${mode} physical batch ${batch} ${name}: relative error ${err}`);
+      }
+    }
+  });
+
   it("gives the same gradients with a physical batch that is a multiple of the block", async () => {
     // Then the convs' weight gradients are blocked Convs over the samples (nchwc-samples-weight-grad.ts).
     const block = await detectNchwcBlockSize();

@@ -127,7 +127,7 @@ const maxPool: VjpRule = (ctx) => {
   const { b, node } = ctx;
   if (!ctx.want[0]) return [undefined];
   const x = node.input[0] ?? "";
-  if (separableMaxPool(node)) return [separableMaxPoolGrad(b, node, x, gradOf(ctx), staticSpatial(ctx, x), staticShape(ctx, x, 1)[0] ?? 0)];
+  if (separableMaxPool(node)) return [separableMaxPoolGrad(b, node, x, gradOf(ctx), staticSpatial(ctx, x), staticShape(ctx, x, 1)[0] ?? 0, ctx.batchSize)];
   const idx = node.output[1];
   if (idx === undefined || idx === "") throw new Error("internal: MaxPool without indices");
   if (attrInt(node, "storage_order", 0) !== 0) throw new TrainerError("unsupported-op", `MaxPool node "${node.name}": storage_order=1`);
