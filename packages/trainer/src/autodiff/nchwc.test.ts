@@ -119,6 +119,16 @@ async function step(model: Uint8Array, mode: "dp" | "non-private", block: number
   return runStep(graph, feeds);
 }
 
+/** The graph as the trainer builds it for a physical batch of `batch` rows against the plain graph. */
+async function assertSameAsPlain(model: Uint8Array, mode: "dp" | "non-private", block: number, batch: number): Promise<void> {
+  const plain = await step(model, mode, undefined, undefined, batch);
+  const trainer = await step(model, mode, block, batch, batch);
+  for (const [name, t] of Object.entries(plain)) {
+    const err = relativeError(trainer[name]?.data as Float32Array, t.data as Float32Array);
+    assert.ok(err <= 1e-5, `${mode} physical batch ${batch} ${name}: relative error ${err}`);
+  }
+}
+
 describe("NCHWc lowering (nchwcBlockSize)", () => {
   it("gives the same losses, norms and gradients as the plain graph", async () => {
     const block = await detectNchwcBlockSize();
@@ -148,12 +158,7 @@ describe("NCHWc lowering (nchwcBlockSize)", () => {
     if (block === undefined) return;
     const odd = block + 4;
     for (const [model, mode] of [cnn(), tramerBoneh(), dilated()].flatMap((m) => (["non-private", "dp"] as const).map((d) => [m, d] as const))) {
-      const plain = await step(model, mode, undefined, undefined, odd);
-      const trainer = await step(model, mode, block, odd, odd);
-      for (const [name, t] of Object.entries(plain)) {
-        const err = relativeError(trainer[name]?.data as Float32Array, t.data as Float32Array);
-        assert.ok(err <= 1e-5, `${mode} physical batch ${odd} ${name}: relative error ${err}`);
-      }
+      await assertSameAsPlain(model, mode, block, odd);
     }
   });
 
@@ -164,12 +169,7 @@ describe("NCHWc lowering (nchwcBlockSize)", () => {
     for (const mode of ["non-private", "dp"] as const) {
       const graph = decodeModel(buildTrainingGraph(tramerBoneh(), { loss: "cross_entropy", mode, nchwcBlockSize: block, physicalBatchSize: batch }).model);
       assert.ok((graph.graph?.node ?? []).some((x) => x.opType === "Scan" && x.name.includes("MaxPool")), `${mode}: the first pool's gradient runs in a Scan`);
-      const plain = await step(tramerBoneh(), mode, undefined, undefined, batch);
-      const trainer = await step(tramerBoneh(), mode, block, batch, batch);
-      for (const [name, t] of Object.entries(plain)) {
-        const err = relativeError(trainer[name]?.data as Float32Array, t.data as Float32Array);
-        assert.ok(err <= 1e-5, `${mode} physical batch ${batch} ${name}: relative error ${err}`);
-      }
+      await assertSameAsPlain(tramerBoneh(), mode, block, batch);
     }
   });
 
@@ -182,12 +182,7 @@ describe("NCHWc lowering (nchwcBlockSize)", () => {
       const graph = decodeModel(buildTrainingGraph(model, { loss: "cross_entropy", mode, nchwcBlockSize: block, physicalBatchSize: wide }).model);
       const dilatedConvs = (graph.graph?.node ?? []).filter((x) => x.domain === NCHWC_DOMAIN && x.opType === "Conv" && x.attribute.some((a) => a.name === "dilations" && a.ints.some((d) => d > 1n)));
       if (mode === "non-private") assert.ok(dilatedConvs.length >= 2, `weight-gradient Convs over the samples: ${dilatedConvs.length}`);
-      const plain = await step(model, mode, undefined, undefined, wide);
-      const trainer = await step(model, mode, block, wide, wide);
-      for (const [name, t] of Object.entries(plain)) {
-        const err = relativeError(trainer[name]?.data as Float32Array, t.data as Float32Array);
-        assert.ok(err <= 1e-5, `${mode} physical batch ${wide} ${name}: relative error ${err}`);
-      }
+      await assertSameAsPlain(model, mode, block, wide);
     }
   });
 
