@@ -85,8 +85,7 @@ export function blockedPerSampleConvGrads(b: GraphBuilder, x: string, g: string,
   if (batch === undefined || !nchwcGroupedFits(block, batch) || geo.group !== 1 || cin % block !== 0 || cout % block !== 0 || paramShape.length !== 4) return undefined;
   const samples = samplesAsChannels(b, x, spatial, outSpatial, cin, geo, batch);
   if (samples === undefined) return undefined;
-  const { input, inSpatial, pads } = samples;
-  const [oh, ow] = inSpatial.map((n, i) => Math.floor((n + (pads[i] ?? 0) + (pads[i + 2] ?? 0) - (geo.strides[i] ?? 1) * ((outSpatial[i] ?? 1) - 1) - 1) / (geo.dilations[i] ?? 1)) + 1);
+  const { input, pads, outSize: [oh, ow] } = samples;
   if (oh !== kh || ow !== kw) return undefined;
   const filters = b.reshape(toBlocked(b, g), [batch * cout, 1, ...outSpatial]);
   const conv = b.nchwc("Conv", [input, filters], [

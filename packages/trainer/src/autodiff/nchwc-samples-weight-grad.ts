@@ -17,8 +17,9 @@ import { toBlocked } from "./nchwc-views.js";
  *   multiple of the block, x's blocked twin as one image whose `ReorderOutput` puts the
  *   channels in front of the samples, then one `ReorderInput`.
  *
- * fmnist_cnn at batch 256: the first conv 1.5 -> 0.85 ms (plus 0.2 for the filter's
- * Transpose, against 0.14 for the plain Conv's ReorderOutput).
+ * fmnist_cnn at batch 256: the second conv 1.75 -> 1.25 ms with the reorders (against the
+ * polyphase GEMM of nchwc-conv-weight-grad.ts); the first conv 1.6 -> 1.2, though a
+ * one-channel conv takes summedGroupedConvWeightGrad, faster still (no filter Transpose).
  * Returns undefined where the geometry does not fit.
  */
 export function samplesAsChannelsWeightGrad(
@@ -31,7 +32,7 @@ export function samplesAsChannelsWeightGrad(
   const [ho = 0, wo = 0] = outSpatial;
   const samples = samplesAsChannels(b, x, spatial, outSpatial, cin, geo, batch);
   if (samples === undefined) return undefined;
-  const { input, inSpatial, pads } = samples;
+  const { input, pads, outSize: [oh, ow] } = samples;
   const g6 = b.reshape(toBlocked(b, g), [batch / block, block, cout / block, ho, wo, block]);
   const filter = b.reshape(b.transpose(g6, [2, 0, 3, 4, 1, 5]), [cout, batch, ho, wo]);
   const dw = b.nchwc("Conv", [toBlocked(b, input), filter], [
@@ -40,7 +41,6 @@ export function samplesAsChannelsWeightGrad(
   ]);
   // [Cin, Cout, kh', kw'], kh' >= kh where the conv never read x's last rows: keep the kernel's.
   let full = b.nchwc("ReorderOutput", [dw], [attr.int("channels", cout)]);
-  const [oh, ow] = inSpatial.map((n, i) => Math.floor((n + (pads[i] ?? 0) + (pads[i + 2] ?? 0) - (geo.strides[i] ?? 1) * ((outSpatial[i] ?? 1) - 1) - 1) / (geo.dilations[i] ?? 1)) + 1);
   if (oh !== kh || ow !== kw) full = b.op1("Slice", [full, b.i64([0, 0]), b.i64([kh, kw]), b.i64([2, 3])]);
   const weight = cin === 1 ? b.reshape(full, wShape) : b.transpose(full, [1, 0, 2, 3]);
   const bias = blockedBiasGrad(b, g, cout, outSpatial, batch);
@@ -50,8 +50,9 @@ export function samplesAsChannelsWeightGrad(
 /** x as Cin images of N channels, NCHW [Cin, N, h, w], and the pads of the correlation over it. */
 export interface SamplesAsChannels {
   readonly input: string;
-  readonly inSpatial: readonly number[];
   readonly pads: readonly number[];
+  /** The correlation's output size (the kernel's, or larger where x keeps rows the forward never read). */
+  readonly outSize: readonly number[];
 }
 
 /**
@@ -66,9 +67,12 @@ export interface SamplesAsChannels {
 export function samplesAsChannels(b: GraphBuilder, x: string, spatial: readonly number[], outSpatial: readonly number[], cin: number, geo: ConvGeometry, batch: number): SamplesAsChannels | undefined {
   const block = b.nchwcBlock;
   if (block === undefined || spatial.length !== 2) return undefined;
+  /** Output size of the correlation over `inSpatial` with `pads`: stride = the forward's dilation, dilation = its stride. */
+  const outSize = (inSpatial: readonly number[], pads: readonly number[]): number[] =>
+    inSpatial.map((n, i) => Math.floor((n + (pads[i] ?? 0) + (pads[i + 2] ?? 0) - (geo.strides[i] ?? 1) * ((outSpatial[i] ?? 1) - 1) - 1) / (geo.dilations[i] ?? 1)) + 1);
   if (cin === 1) {
     const p = paddedForWeightGrad(b, x, spatial, outSpatial, geo);
-    return p === undefined ? undefined : { input: b.reshape(p.padded, [1, batch, ...p.spatial]), inSpatial: p.spatial, pads: [0, 0, 0, 0] };
+    return p === undefined ? undefined : { input: b.reshape(p.padded, [1, batch, ...p.spatial]), pads: [0, 0, 0, 0], outSize: outSize(p.spatial, [0, 0, 0, 0]) };
   }
   if (cin % block !== 0) return undefined;
   // The rows and columns the forward's windows reach past x's end (< 0: never read).
@@ -81,7 +85,8 @@ export function samplesAsChannels(b: GraphBuilder, x: string, spatial: readonly 
   if (ends.some((e) => e < 0)) x5 = b.op1("Slice", [x5, b.i64([0, 0]), b.i64(kept), b.i64([2, 3])]);
   const outer = cin === block ? x5 : b.transpose(x5, [1, 0, 2, 3, 4]);
   const input = b.reshape(b.nchwc("ReorderOutput", [b.reshape(outer, [1, cin, -1, w])], [attr.int("channels", cin)]), [cin, batch, h, w]);
-  return { input, inSpatial: kept, pads: [geo.pads[0] ?? 0, geo.pads[1] ?? 0, ...ends.map((e) => Math.max(0, e))] };
+  const pads = [geo.pads[0] ?? 0, geo.pads[1] ?? 0, ...ends.map((e) => Math.max(0, e))];
+  return { input, pads, outSize: outSize(kept, pads) };
 }
 
 /**
