@@ -7,6 +7,11 @@ export interface ReceivedUpload {
   readonly bytes: Buffer;
 }
 
+/** The refusal of an ONNX model over --max-model-bytes, whichever stream (upload, start training) carries it. */
+export function modelTooLarge(maxModelBytes: number): string {
+  return `model is larger than this server's limit of ${maxModelBytes} bytes (--max-model-bytes): ask the operator to raise it`;
+}
+
 /**
  * Reads a model upload stream: first a header, then chunks of at most 1 MiB, the size limit
  * enforced on bytes received (see receiveChunked). `onHeader` runs as soon as the header
@@ -21,7 +26,7 @@ export async function receiveUpload(
     what: "upload",
     headHint: "the header (name, access)",
     maxBytes: options.maxModelBytes,
-    tooLarge: `model is larger than this server's limit of ${options.maxModelBytes} bytes (--max-model-bytes): ask the operator to raise it`,
+    tooLarge: modelTooLarge(options.maxModelBytes),
     empty: "upload: no model bytes were sent: the file is empty",
     onHead: options.onHeader,
   });

@@ -1,4 +1,5 @@
 import type { StartTrainingRequest, TrainingConfig } from "@sanctum/protocol";
+import { modelTooLarge } from "../models/receive-upload.js";
 import { receiveChunked } from "../rpc/receive-chunked.js";
 
 /**
@@ -16,7 +17,7 @@ export async function receiveTrainingModel(
     what: "start training",
     headHint: "the config",
     maxBytes: options.maxModelBytes,
-    tooLarge: `model is larger than this server's limit of ${options.maxModelBytes} bytes (--max-model-bytes): ask the operator to raise it`,
+    tooLarge: modelTooLarge(options.maxModelBytes),
     empty: "start training: no model bytes were sent",
     onHead: options.onConfig,
   });
