@@ -1,8 +1,8 @@
 import { TrainerError } from "../trainer-error.js";
 import { attr, attrFloat, attrInt, attrInts, attrString } from "./attributes.js";
 import { blockedRows, convGeometry, convGradRows, convWeightGrad } from "./conv-unfold.js";
-import { separableMaxPool, separableMaxPoolGrad } from "./max-pool-grad.js";
 import { summedGroupedConvWeightGrad } from "./conv-per-sample-grouped.js";
+import { separableMaxPool, separableMaxPoolGrad } from "./max-pool-grad.js";
 import { polyphaseConvInputGrad } from "./nchwc-conv-grad.js";
 import { blockedConvWeightGrad } from "./nchwc-conv-weight-grad.js";
 import { samplesAsChannelsWeightGrad } from "./nchwc-samples-weight-grad.js";
@@ -67,10 +67,10 @@ const conv: VjpRule = (ctx) => {
   const g = gradOf(ctx);
   const ws = staticShape(ctx, w);
   const geo = convGeometry(node, ws);
+  const xs = staticSpatial(ctx, x);
+  const ys = staticSpatial(ctx, node.output[0] ?? "");
   const out: (string | undefined)[] = node.input.map(() => undefined);
   if (ctx.want[0]) {
-    const xs = staticSpatial(ctx, x);
-    const ys = staticSpatial(ctx, node.output[0] ?? "");
     const sp = ws.length - 2;
     const outputPadding = xs.map((n, i) => {
       const s = geo.strides[i] ?? 1, d = geo.dilations[i] ?? 1, k = geo.kernel[i] ?? 1;
@@ -85,25 +85,22 @@ const conv: VjpRule = (ctx) => {
     ]);
   }
   const wantBias = bias !== undefined && bias !== "" && ctx.want[2] === true;
-  const inSpatial = staticSpatial(ctx, x), outSpatial = staticSpatial(ctx, node.output[0] ?? "");
   const blocked = (ctx.want[1] || wantBias)
-    ? summedGroupedConvWeightGrad(b, x, g, inSpatial, outSpatial, ws, geo, ctx.batchSize) ?? samplesAsChannelsWeightGrad(b, x, inSpatial, g, outSpatial, ws, geo, ctx.batchSize) ?? blockedConvWeightGrad(b, x, inSpatial, g, outSpatial, ws, geo, ctx.batchSize)
+    ? summedGroupedConvWeightGrad(b, x, g, xs, ys, ws, geo, ctx.batchSize) ?? samplesAsChannelsWeightGrad(b, x, xs, g, ys, ws, geo, ctx.batchSize) ?? blockedConvWeightGrad(b, x, xs, g, ys, ws, geo, ctx.batchSize)
     : undefined;
   if (blocked !== undefined) {
     if (ctx.want[1]) out[1] = blocked.weight;
     if (wantBias) out[2] = blocked.bias;
     return out;
   }
-  if (ctx.want[1]) {
-    out[1] = convWeightGrad(b, x, staticSpatial(ctx, x), g, staticSpatial(ctx, node.output[0] ?? ""), ws, geo);
-  }
-  if (bias !== undefined && bias !== "" && ctx.want[2]) {
-    const rank = ws.length;
+  if (ctx.want[1]) out[1] = convWeightGrad(b, x, xs, g, ys, ws, geo);
+  if (wantBias) {
+    const cout = ws[0] ?? 0;
     // With the weight's gradient wanted, its channels-first copy of g is there: one flattened
     // axis to sum (multi-axis ReduceSum is slower in onnxruntime).
-    out[2] = ctx.want[1] || blockedRows(b, ws[0] ?? 0, geo.group, staticSpatial(ctx, node.output[0] ?? ""))
-      ? b.reduceSum(b.reshape(convGradRows(b, g, ws[0] ?? 0, geo.group, staticSpatial(ctx, node.output[0] ?? "")), [ws[0] ?? 0, -1]), [1], false)
-      : b.reduceSum(g, [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)], false);
+    out[2] = ctx.want[1] || blockedRows(b, cout, geo.group, ys)
+      ? b.reduceSum(b.reshape(convGradRows(b, g, cout, geo.group, ys), [cout, -1]), [1], false)
+      : b.reduceSum(g, [0, ...Array.from({ length: ws.length - 2 }, (_, i) => i + 2)], false);
   }
   return out;
 };
