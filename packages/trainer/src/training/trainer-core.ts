@@ -54,7 +54,8 @@ export class TrainerCore {
     const records = o.train.labels.shape[0];
     // The graph runs here, so it may use this machine's NCHWc convolution kernels.
     const nchwcBlockSize = await detectNchwcBlockSize();
-    const align = nchwcBlockSize !== undefined && hasConv(o.model) ? nchwcBlockSize : 1;
+    // Only DP physical batches are aligned (physicalBatchSize), so only DP decodes the model for it.
+    const align = mode === "dp" && nchwcBlockSize !== undefined && hasConv(o.model) ? nchwcBlockSize : 1;
     const rows = records !== undefined && Number.isInteger(records) && records >= o.batchSize ? physicalBatchSize(mode, o.batchSize, records, o.maxBatchSize, align) : undefined;
     const graph = buildTrainingGraph(o.model, {
       loss: o.loss,
