@@ -102,9 +102,10 @@ export function separableMaxPoolGrad(b: GraphBuilder, node: NodeProto, x: string
  * by j * W * B or j * B floats (the zeros that cross a row edge come from the columns past the
  * last window, where the gradient is zero). The stage maxima are the NCHWc MaxPool with end
  * pads (the windows' maxima where they fit, which is all the routing reads); a 2-row stage
- * needs none: its mask is rowMax[i] >= rowMax[i + 1]. For a 2x2 pool: one MaxPool, one Pad,
- * Equal / GreaterOrEqual + Cast masks and, per stage, Mul, Sub, Pad and Add (14 passes over the
- * input instead of 17, fmnist_cnn's first pool).
+ * needs none: its mask is rowMax[i] < rowMax[i + 1]. For a 2x2 pool: one MaxPool, one Pad and,
+ * per stage, a Less + Cast mask, a Mul and a depthwise Conv (10 passes over the input; 14 with
+ * a Sub, a Pad and an Add per stage in place of the Conv, 17 before that; fmnist_cnn's first
+ * pool).
  */
 function blockedMaxPoolGrad(b: GraphBuilder, node: NodeProto, x: string, g: string, spatial: readonly number[], channels: number, block: number, batch: number | undefined): string {
   const [kh = 1, kw = 1] = attrInts(node, "kernel_shape") ?? [];
@@ -130,7 +131,7 @@ function blockedMaxPoolGrad(b: GraphBuilder, node: NodeProto, x: string, g: stri
   if (folded) b.appliedDerivatives.add(x);
   // The stages work on the flat view [N * C/B, H * W * B] (elementwise ops do not care), one
   // row per image of a sample and channel block: with the batch known, by chunks of rows in a
-  // Scan (row-chunks.ts), where their 14 passes stay in cache.
+  // Scan (row-chunks.ts), where their 10 passes stay in cache.
   const gradIn = b.reshape(zeroExtendedBlocked(b, g, pooled, [h, w], block, derivative), [-1, image]);
   const xIn = b.reshape(toBlocked(b, x), [-1, image]);
   const rows = batch === undefined ? undefined : batch * (channels / block);
@@ -154,31 +155,51 @@ function routeByStages(b: GraphBuilder, xf: string, gf: string, channels: number
   const windowMax = (): string => flat(b.nchwc("MaxPool", [rowMax], [attr.ints("kernel_shape", [kh, 1]), attr.ints("pads", [0, 0, kh - 1, 0])]));
   /** `t` (flat) moved by `d` floats along each image (d > 0: towards the end), zeros filling in. */
   const shift = (t: string, d: number): string => (d === 0 ? t : b.op1("Pad", [t, b.i64([0, d, 0, -d])]));
+  const four = (t: string): string => b.reshape(t, [-1, channels, h, w]);
   /**
    * Backward of v[i] = max_{j<k} u[i + j * unit] (first maximum) for a gradient gv that is zero
-   * where the window does not fit. Unless `v` is already there (`computed`), the first offset's
-   * mask for k = 2 is u[i] >= u[i + unit]: one shift instead of a MaxPool for v.
+   * where the window does not fit. With rest_j = gv [the first maximum is at an offset >= j]
+   * (rest_0 = gv, rest_j = rest_{j-1} [u[i + (j-1) unit] < v]), input i receives
+   * sum_j rest_j[i - j] - rest_{j+1}[i - j] = rest_0[i] + sum_{j>=1} rest_j[i - j] - rest_j[i - j + 1]:
+   * one depthwise NCHWc Conv per offset j >= 1 (taps +1 and -1, the sum so far as its Sum
+   * input), in place of a Sub, a Pad and an Add per offset. Unless `v` is already there
+   * (`computed`), the mask for k = 2 is u[i] < u[i + unit]: one shift instead of a MaxPool for v.
    */
-  const stage = (u: string, v: () => string, computed: boolean, gv: string, k: number, unit: number): string => {
-    let rest = gv;
-    const placed: string[] = [];
+  const stage = (u: string, v: () => string, computed: boolean, gv: string, k: number, vertical: boolean): string => {
+    const unit = vertical ? w * block : block;
     const pairwise = k === 2 && !computed;
     const max = pairwise ? "" : v();
-    for (let j = 0; j < k; j++) {
-      let share = rest;
-      if (j < k - 1) {
-        const first = pairwise ? b.op1("GreaterOrEqual", [u, shift(u, -unit)]) : b.op1("Equal", [shift(u, -j * unit), max]);
-        share = b.mul(rest, b.cast(first, FLOAT));
-        rest = b.sub(rest, share);
-      }
-      placed.push(shift(share, j * unit));
+    let rest = gv;
+    let sum = four(gv);
+    for (let j = 1; j < k; j++) {
+      const later = pairwise ? b.op1("Less", [u, shift(u, -unit)]) : b.op1("Less", [shift(u, -(j - 1) * unit), max]);
+      rest = b.mul(rest, b.cast(later, FLOAT));
+      const kernel = vertical ? [j + 1, 1] : [1, j + 1];
+      sum = b.nchwc("Conv", [four(rest), shiftDifference(b, channels, block, j, vertical), "", sum], [
+        attr.ints("kernel_shape", kernel), attr.ints("pads", vertical ? [j, 0, 0, 0] : [0, j, 0, 0]), attr.int("group", channels),
+      ]);
     }
-    return b.sum(placed);
+    return flat(sum);
   };
   let grad = gf;
-  if (kh > 1) grad = stage(flat(rowMax), windowMax, false, grad, kh, w * block);
-  if (kw > 1) grad = stage(xf, () => flat(rowMax), true, grad, kw, block);
+  if (kh > 1) grad = stage(flat(rowMax), windowMax, false, grad, kh, true);
+  if (kw > 1) grad = stage(xf, () => flat(rowMax), true, grad, kw, false);
   return grad;
+}
+
+/**
+ * The filter of a depthwise NCHWc Conv over `channels` channels whose output at i is
+ * t[i - j] - t[i - j + 1] along one axis (kernel j + 1 along it, j leading pads), in MLAS's
+ * depthwise filter layout [C/B, kh, kw, B].
+ */
+function shiftDifference(b: GraphBuilder, channels: number, block: number, j: number, vertical: boolean): string {
+  const taps = j + 1;
+  const data = new Float32Array(channels * taps);
+  for (let c = 0; c < channels / block; c++) {
+    data.fill(1, c * taps * block, c * taps * block + block);
+    data.fill(-1, c * taps * block + block, c * taps * block + 2 * block);
+  }
+  return b.f32(data, vertical ? [channels, 1, taps, 1] : [channels, 1, 1, taps]);
 }
 
 /**

@@ -186,6 +186,35 @@ describe("NCHWc lowering (nchwcBlockSize)", () => {
     }
   });
 
+  it("routes tied maxima to the first maximum, as the plain graph", async () => {
+    // Ties in a pool's input after tanh or relu fall where the activation's derivative is zero
+    // (saturation, 0) or between inputs with the same receptive field, so the CNNs above
+    // cannot tell a wrong tie rule; here x * p0 on values in {0, 1, 2} ties in most windows
+    // along both axes, and dL/dp0 = x * dL/dh shows where each window's gradient went.
+    const block = await detectNchwcBlockSize();
+    if (block === undefined) return;
+    for (const kernel of [[2, 2], [3, 2], [2, 3]]) {
+      const [kh = 0, kw = 0] = kernel;
+      const model = tinyModel({
+        inputs: [{ name: "x", shape: [4, 16, 7, 7] }],
+        params: [{ name: "p0", shape: [16, 7, 7], data: new Float32Array(16 * 49).fill(1) }],
+        nodes: [n("Mul", ["x", "p0"], ["h"]), n("MaxPool", ["h"], ["y"], [attr.ints("kernel_shape", kernel)])],
+        output: { name: "y", shape: [4, 16, 8 - kh, 8 - kw] },
+      });
+      const out = [4, 16, 8 - kh, 8 - kw];
+      const feeds = {
+        x: new ort.Tensor("float32", randn(4 * 16 * 49, 11).map((v) => Math.min(2, Math.max(0, Math.round(v + 1)))), [4, 16, 7, 7]),
+        p0: new ort.Tensor("float32", new Float32Array(16 * 49).fill(1), [16, 7, 7]),
+        labels: new ort.Tensor("float32", randn(out.reduce((a, c) => a * c, 1), 12), out),
+        sample_mask: new ort.Tensor("float32", new Float32Array(4).fill(1), [4]),
+      };
+      const plain = await runStep(buildTrainingGraph(model, { loss: "mse", mode: "non-private" }), feeds);
+      const blocked = await runStep(buildTrainingGraph(model, { loss: "mse", mode: "non-private", nchwcBlockSize: block }), feeds);
+      const err = relativeError(blocked["grad:p0"]?.data as Float32Array, plain["grad:p0"]?.data as Float32Array);
+      assert.ok(err <= 1e-6, `kernel ${kernel.join("x")}: relative error ${err}`);
+    }
+  });
+
   it("refuses a block size that is not a power of two", () => {
     assert.throws(() => buildTrainingGraph(cnn(), { loss: "cross_entropy", mode: "dp", nchwcBlockSize: 12 }), { code: "invalid-argument" });
   });

@@ -12,7 +12,7 @@ import { valueInfo } from "./model-analysis.js";
  * Scan over chunks of rows the chain's intermediate chunks stay in cache (Scan hands its body
  * views of the input chunks and writes each output chunk once). Measured: transformer2's GELU
  * backward ([16384, 512], 8 nodes; 428 -> 405 ms for the non-private step) and fmnist_cnn's
- * max-pool backward ([256, 3136], 14 nodes; 1-2 % of the step, its 3.2 MB already in L3 and
+ * max-pool backward ([256, 3136], 10 nodes; 1-2 % of the step, its 3.2 MB already in L3 and
  * the Scan's own overhead about a quarter of the node's time).
  */
 
