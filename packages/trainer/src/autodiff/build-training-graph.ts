@@ -15,6 +15,7 @@ import { checkSampleIndependence } from "./sample-independence.js";
 import type { PerSampleUse } from "./per-sample-norms.js";
 import { blockMatMulRows } from "./row-blocked-matmul.js";
 import { inferShapes } from "./shape-inference.js";
+import { trimUnreadBorders } from "./trim-unread-borders.js";
 import { BATCH, dimOf, staticDim } from "./sym-dim.js";
 import type { TensorInfo } from "./tensor-info.js";
 import { nonDifferentiableOps, vjpRules } from "./vjp-rules.js";
@@ -133,7 +134,9 @@ export function buildTrainingGraph(model: Uint8Array, options: BuildTrainingGrap
   const known = new Map<string, TensorInfo>(data.infos);
   for (const t of graph.initializer) known.set(t.name, initializerInfo(t, trainableNames.has(t.name)));
   const fwdGraph = create(GraphProtoSchema, { node: forward });
-  const infos = inferShapes(fwdGraph, opset, known);
+  let infos = inferShapes(fwdGraph, opset, known);
+  // Each trim can leave a Conv further up reading fewer rows in turn: to a fixpoint.
+  for (let round = 0; round < 8 && trimUnreadBorders(forward, infos, new Set([outputName])); round++) infos = inferShapes(fwdGraph, opset, known);
   const info = (name: string): TensorInfo => infos.get(name) ?? { dtype: 0, shape: undefined };
   const deps = dependencies(forward, dataInputs.map((d) => d.name), [...trainableNames], infos);
   const isAct = (n: string): boolean => deps.param.has(n) && deps.data.has(n);
