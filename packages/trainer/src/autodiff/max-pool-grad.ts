@@ -149,13 +149,13 @@ function blockedMaxPoolGrad(b: GraphBuilder, node: NodeProto, x: string, g: stri
  */
 function routeByStages(b: GraphBuilder, xf: string, gf: string, channels: number, h: number, w: number, kh: number, kw: number, block: number): string {
   const image = h * w * block;
-  const xb = b.reshape(xf, [-1, channels, h, w]);
-  const rowMax = kw > 1 ? b.nchwc("MaxPool", [xb], [attr.ints("kernel_shape", [1, kw]), attr.ints("pads", [0, 0, 0, kw - 1])]) : xb;
+  /** A flat view as the blocked 4-D tensor the NCHWc ops take. */
+  const four = (t: string): string => b.reshape(t, [-1, channels, h, w]);
+  const rowMax = kw > 1 ? b.nchwc("MaxPool", [four(xf)], [attr.ints("kernel_shape", [1, kw]), attr.ints("pads", [0, 0, 0, kw - 1])]) : four(xf);
   const flat = (t: string): string => b.reshape(t, [-1, image]);
   const windowMax = (): string => flat(b.nchwc("MaxPool", [rowMax], [attr.ints("kernel_shape", [kh, 1]), attr.ints("pads", [0, 0, kh - 1, 0])]));
   /** `t` (flat) moved by `d` floats along each image (d > 0: towards the end), zeros filling in. */
   const shift = (t: string, d: number): string => (d === 0 ? t : b.op1("Pad", [t, b.i64([0, d, 0, -d])]));
-  const four = (t: string): string => b.reshape(t, [-1, channels, h, w]);
   /**
    * Backward of v[i] = max_{j<k} u[i + j * unit] (first maximum) for a gradient gv that is zero
    * where the window does not fit. With rest_j = gv [the first maximum is at an offset >= j]
