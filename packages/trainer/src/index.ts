@@ -23,6 +23,7 @@ export type {
   TrainingProgress,
 } from "./training/training-types.js";
 export type { DatasetArray, TrainingDataset } from "./training/dataset.js";
+export type { TrainerKernels } from "./training/kernel-check.js";
 export { createOptimizer } from "./training/optimizer.js";
 export type { AdamConfig, Optimizer, OptimizerConfig, SgdConfig } from "./training/optimizer.js";
 export { createSecureRandom, createSeededRandom } from "./training/random-source.js";

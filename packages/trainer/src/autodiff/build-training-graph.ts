@@ -65,6 +65,8 @@ export interface TrainingGraph {
   readonly params: readonly ParamSpec[];
   /** The original model's data inputs (names, dtypes, shapes with "batch" first axis). */
   readonly dataInputs: readonly DataInput[];
+  /** The NCHWc block the graph's convolutions and pools were lowered to; undefined when none was (portable graph). */
+  readonly nchwcBlockSize?: number;
 }
 
 const RESERVED = ["losses", "logits", "labels", "sample_mask", "max_grad_norm", "per_sample_grad_norms"];
@@ -221,7 +223,8 @@ export function buildTrainingGraph(model: Uint8Array, options: BuildTrainingGrap
     create(OperatorSetIdProtoSchema, { domain: "", version: BigInt(builder.opset) }),
     ...(nodes.some((n) => n.domain === NCHWC_DOMAIN) && !m.opsetImport.some((o) => o.domain === NCHWC_DOMAIN) ? [create(OperatorSetIdProtoSchema, { domain: NCHWC_DOMAIN, version: 1n })] : []),
   ];
-  return { model: encodeModel(m), params, dataInputs: data.described };
+  const lowered = block !== undefined && nodes.some((n) => n.domain === NCHWC_DOMAIN);
+  return { model: encodeModel(m), params, dataInputs: data.described, ...(lowered ? { nchwcBlockSize: block } : {}) };
 }
 
 /** What shape inference knows of an initializer: its shape, and its values when small and constant. */

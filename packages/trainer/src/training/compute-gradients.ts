@@ -1,6 +1,5 @@
 import * as ort from "onnxruntime-node";
 import { buildTrainingGraph } from "../autodiff/build-training-graph.js";
-import { detectNchwcBlockSize } from "../autodiff/nchwc-block-size.js";
 import { readInitializers } from "../onnx/initializers.js";
 import { TrainerError } from "../trainer-error.js";
 import { BatchBuffers, checkLabels, prepareDataset, type TrainingDataset } from "./dataset.js";
@@ -38,11 +37,10 @@ export interface GradientReport {
 export async function computeGradients(options: ComputeGradientsOptions): Promise<GradientReport> {
   const maxGradNorm = options.maxGradNorm ?? 1;
   if (!(maxGradNorm > 0)) throw new TrainerError("invalid-argument", `maxGradNorm must be > 0 (Infinity for no clipping), got ${maxGradNorm}`);
-  const nchwcBlockSize = await detectNchwcBlockSize();
+  // The portable graph: one run gains nothing from NCHWc kernels, and this is the cross-check tool.
   const graph = buildTrainingGraph(options.model, {
     loss: options.loss,
     mode: "dp",
-    ...(nchwcBlockSize === undefined ? {} : { nchwcBlockSize }),
     ...(options.output === undefined ? {} : { output: options.output }),
     ...(options.frozen === undefined ? {} : { frozen: options.frozen }),
   });

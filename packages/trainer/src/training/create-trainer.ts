@@ -1,6 +1,7 @@
 import { Worker } from "node:worker_threads";
 import { TrainerError, type TrainerErrorCode } from "../trainer-error.js";
 import type { TrainingDataset } from "./dataset.js";
+import type { TrainerKernels } from "./kernel-check.js";
 import type { EvaluationResult, FitOptions, FitResult, PrivacyReport, Trainer, TrainerOptions, TrainingPlan, TrainingProgress } from "./training-types.js";
 import type { WorkerCall, WorkerErrorData, WorkerMessage, WorkerStart } from "./worker-protocol.js";
 
@@ -23,7 +24,7 @@ export async function createTrainer(options: TrainerOptions): Promise<Trainer> {
   const stopFlag = new SharedArrayBuffer(4);
   const start: WorkerStart = { options, stopFlag };
   const worker = new Worker(new URL("./training-worker.js", import.meta.url), { workerData: start });
-  const ready = await new Promise<{ params: { name: string; shape: number[] }[]; datasetSize: number }>((resolve, reject) => {
+  const ready = await new Promise<Extract<WorkerMessage, { type: "ready" }>>((resolve, reject) => {
     const onMessage = (m: WorkerMessage) => {
       worker.off("error", onError);
       worker.off("message", onMessage);
@@ -38,23 +39,25 @@ export async function createTrainer(options: TrainerOptions): Promise<Trainer> {
     worker.on("message", onMessage);
     worker.on("error", onError);
   });
-  return new WorkerTrainer(worker, new Int32Array(stopFlag), ready.params, ready.datasetSize);
+  return new WorkerTrainer(worker, new Int32Array(stopFlag), ready);
 }
 
 class WorkerTrainer implements Trainer {
   readonly params: readonly { readonly name: string; readonly shape: readonly number[] }[];
   readonly datasetSize: number;
+  readonly kernels: TrainerKernels;
   readonly #worker: Worker;
   readonly #stop: Int32Array;
   readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; onProgress?: (e: TrainingProgress) => void }>();
   #nextId = 1;
   #closed: TrainerError | undefined;
 
-  constructor(worker: Worker, stop: Int32Array, params: { name: string; shape: number[] }[], datasetSize: number) {
+  constructor(worker: Worker, stop: Int32Array, ready: Extract<WorkerMessage, { type: "ready" }>) {
     this.#worker = worker;
     this.#stop = stop;
-    this.params = params;
-    this.datasetSize = datasetSize;
+    this.params = ready.params;
+    this.datasetSize = ready.datasetSize;
+    this.kernels = ready.kernels;
     worker.on("message", (m: WorkerMessage) => this.#onMessage(m));
     worker.on("error", (err) => this.#failAll(new TrainerError("worker-failed", `the training worker crashed: ${err.message}`, { cause: err })));
     worker.on("exit", (code) => this.#failAll(new TrainerError(code === 0 ? "cancelled" : "worker-failed", code === 0 ? "the trainer is closed" : `the training worker exited with code ${code}`)));

@@ -1,5 +1,5 @@
 import * as ort from "onnxruntime-node";
-import { buildTrainingGraph } from "../autodiff/build-training-graph.js";
+import { buildTrainingGraph, type TrainingGraph } from "../autodiff/build-training-graph.js";
 import { detectNchwcBlockSize } from "../autodiff/nchwc-block-size.js";
 import { exportInferenceModel } from "../onnx/inference-model.js";
 import { decodeModel } from "../onnx/model-io.js";
@@ -7,6 +7,7 @@ import { readInitializers } from "../onnx/initializers.js";
 import { TrainerError } from "../trainer-error.js";
 import { BatchBuffers, checkLabels, prepareDataset, type PreparedDataset, type TrainingDataset } from "./dataset.js";
 import { rowLoss } from "./eval-loss.js";
+import { KERNEL_AGREEMENT, portableDifference, type TrainerKernels } from "./kernel-check.js";
 import { FloatArena } from "./simd/float-arena.js";
 import { countCorrect, TrainingEngine, trainingArenaBytes } from "./training-engine.js";
 import { createOptimizer } from "./optimizer.js";
@@ -24,17 +25,18 @@ import type { EvaluationResult, FitResult, MechanismRecord, PrivacyReport, Train
 export class TrainerCore {
   readonly params: readonly { readonly name: string; readonly shape: readonly number[] }[];
   readonly datasetSize: number;
+  readonly kernels: TrainerKernels;
   readonly #o: ResolvedTrainerOptions;
   readonly #engine: TrainingEngine;
   readonly #values: Float32Array[];
-  readonly #dataInputs: ReturnType<typeof buildTrainingGraph>["dataInputs"];
+  readonly #dataInputs: TrainingGraph["dataInputs"];
   readonly #history: MechanismRecord[] = [];
   readonly #session: ort.InferenceSession;
   /** The DP noise thread; none in non-private mode. */
   readonly #noise: NoiseSource | undefined;
   #eval: { version: number; session: ort.InferenceSession } | undefined;
 
-  private constructor(o: ResolvedTrainerOptions, session: ort.InferenceSession, noise: NoiseSource | undefined, engine: TrainingEngine, graph: ReturnType<typeof buildTrainingGraph>, values: Float32Array[], size: number) {
+  private constructor(o: ResolvedTrainerOptions, session: ort.InferenceSession, noise: NoiseSource | undefined, engine: TrainingEngine, graph: TrainingGraph, values: Float32Array[], size: number, kernels: TrainerKernels) {
     this.#o = o;
     this.#session = session;
     this.#noise = noise;
@@ -43,6 +45,7 @@ export class TrainerCore {
     this.#dataInputs = graph.dataInputs;
     this.#values = values;
     this.datasetSize = size;
+    this.kernels = kernels;
   }
 
   /** Builds the training graph, checks the data, opens the session and runs one warm-up step. */
@@ -53,18 +56,19 @@ export class TrainerCore {
     // products for the cache); the dataset's size comes from its labels, checked just below.
     const records = o.train.labels.shape[0];
     // The graph runs here, so it may use this machine's NCHWc convolution kernels.
-    const nchwcBlockSize = await detectNchwcBlockSize();
+    const nchwcBlockSize = o.nchwcBlockSize === "off" ? undefined : (o.nchwcBlockSize ?? await detectNchwcBlockSize());
     // Only DP physical batches are aligned (physicalBatchSize), so only DP decodes the model for it.
     const align = mode === "dp" && nchwcBlockSize !== undefined && hasConv(o.model) ? nchwcBlockSize : 1;
     const rows = records !== undefined && Number.isInteger(records) && records >= o.batchSize ? physicalBatchSize(mode, o.batchSize, records, o.maxBatchSize, align) : undefined;
-    const graph = buildTrainingGraph(o.model, {
+    const build = (block: number | undefined): TrainingGraph => buildTrainingGraph(o.model, {
       loss: o.loss,
       mode,
       ...(o.frozen ? { frozen: o.frozen } : {}),
       ...(o.output ? { output: o.output } : {}),
       ...(rows === undefined ? {} : { physicalBatchSize: rows }),
-      ...(nchwcBlockSize === undefined ? {} : { nchwcBlockSize }),
+      ...(block === undefined ? {} : { nchwcBlockSize: block }),
     });
+    let graph = build(nchwcBlockSize);
     const initial = readInitializers(o.model);
     const inits = graph.params.map((p) => {
       const init = initial.get(p.name);
@@ -77,6 +81,18 @@ export class TrainerCore {
       v.set(data);
       return v;
     });
+    let kernels: TrainerKernels = { kind: "portable", reason: nchwcBlockSize === undefined ? "no NCHWc kernels here, or turned off" : "the model has no convolution to lower" };
+    const block = graph.nchwcBlockSize;
+    if (block !== undefined) {
+      const portable = build(undefined);
+      const difference = await portableDifference(graph, portable, values, rows ?? Math.min(o.batchSize, o.maxBatchSize));
+      if (difference <= KERNEL_AGREEMENT) {
+        kernels = { kind: "nchwc", block };
+      } else {
+        graph = portable;
+        kernels = { kind: "portable", reason: `the graph lowered to NCHWc block ${block} disagreed with the portable graph (relative difference ${difference}) on a check batch; it runs the portable graph` };
+      }
+    }
     const train = prepareDataset(o.train, graph.dataInputs, o.loss, "train");
     if (o.batchSize > train.size) {
       throw new TrainerError("invalid-argument", `batchSize must be at most the number of training records (${train.size}), got ${o.batchSize}`);
@@ -106,7 +122,7 @@ export class TrainerCore {
       await noise?.close();
       throw err;
     }
-    return new TrainerCore(o, session, noise, engine, graph, values, train.size);
+    return new TrainerCore(o, session, noise, engine, graph, values, train.size, kernels);
   }
 
   plan(epochs: number): TrainingPlan {

@@ -1,4 +1,5 @@
 import type { TrainingDataset } from "./dataset.js";
+import type { TrainerKernels } from "./kernel-check.js";
 import type { OptimizerConfig } from "./optimizer.js";
 
 /** Loss functions by name (per-sample; see buildTrainingGraph). */
@@ -73,6 +74,13 @@ export interface TrainerOptions {
   readonly insecureReproducibleNoise?: boolean;
   /** onnxruntime intra-op threads; default 1 (the server runs several jobs side by side). */
   readonly intraOpThreads?: number;
+  /**
+   * The NCHWc channel block the training graph's convolutions are lowered to; default this
+   * machine's (`detectNchwcBlockSize()`). "off" runs the portable graph. Either way a lowered
+   * graph is checked once against the portable one at start-up and set aside if they disagree
+   * (see {@link Trainer.kernels}); a number is for diagnosis.
+   */
+  readonly nchwcBlockSize?: number | "off";
 }
 
 /** Options of {@link Trainer.fit}. */
@@ -166,6 +174,8 @@ export interface Trainer {
   readonly params: readonly { readonly name: string; readonly shape: readonly number[] }[];
   /** Records in the training set. */
   readonly datasetSize: number;
+  /** The kernels the training graph runs on (NCHWc convolutions, or the portable graph and why). */
+  readonly kernels: TrainerKernels;
   /** What a fit of `epochs` epochs would run (sigma, q, steps), without running it. */
   plan(epochs: number): Promise<TrainingPlan>;
   fit(options: FitOptions): Promise<FitResult>;

@@ -16,7 +16,7 @@ function post(message: WorkerMessage, transfer: ArrayBuffer[] = []): void {
 let core: TrainerCore;
 try {
   core = await TrainerCore.create(start.options);
-  post({ type: "ready", params: core.params.map((p) => ({ name: p.name, shape: [...p.shape] })), datasetSize: core.datasetSize });
+  post({ type: "ready", params: core.params.map((p) => ({ name: p.name, shape: [...p.shape] })), datasetSize: core.datasetSize, kernels: core.kernels });
 } catch (err) {
   post({ type: "failed", error: toErrorData(err) });
   process.exit(0);

@@ -16,9 +16,15 @@ export interface ResolvedTrainerOptions {
   readonly seed: number | string | undefined;
   readonly insecureReproducibleNoise: boolean;
   readonly intraOpThreads: number;
+  readonly nchwcBlockSize: number | "off" | undefined;
 }
 
 const LOSSES: readonly TrainingLoss[] = ["cross_entropy", "mse", "bce_with_logits"];
+
+function blockSize(v: unknown): number {
+  if (typeof v === "number" && [4, 8, 16, 32, 64].includes(v)) return v;
+  return invalid(`nchwcBlockSize must be "off" or a power of two from 4 to 64 (leave it out to use this machine's); got ${String(v)}`);
+}
 
 function invalid(message: string): never {
   throw new TrainerError("invalid-argument", message);
@@ -80,5 +86,6 @@ export function validateTrainerOptions(o: TrainerOptions): ResolvedTrainerOption
     seed: o.seed,
     insecureReproducibleNoise: o.insecureReproducibleNoise === true,
     intraOpThreads: o.intraOpThreads === undefined ? 1 : positive("intraOpThreads", o.intraOpThreads, { integer: true, min: 1, max: 256 }),
+    nchwcBlockSize: o.nchwcBlockSize === undefined || o.nchwcBlockSize === "off" ? o.nchwcBlockSize : blockSize(o.nchwcBlockSize),
   };
 }

@@ -1,4 +1,5 @@
 import type { TrainingDataset } from "./dataset.js";
+import type { TrainerKernels } from "./kernel-check.js";
 import type { TrainerOptions, TrainingProgress } from "./training-types.js";
 
 /** Calls the caller thread makes into the training worker (one at a time). */
@@ -27,7 +28,7 @@ export interface WorkerErrorData {
 
 /** Messages from the worker. */
 export type WorkerMessage =
-  | { readonly type: "ready"; readonly params: { name: string; shape: number[] }[]; readonly datasetSize: number }
+  | { readonly type: "ready"; readonly params: { name: string; shape: number[] }[]; readonly datasetSize: number; readonly kernels: TrainerKernels }
   | { readonly type: "failed"; readonly error: WorkerErrorData }
   | { readonly type: "progress"; readonly id: number; readonly event: TrainingProgress }
   | { readonly type: "result"; readonly id: number; readonly value: unknown }
