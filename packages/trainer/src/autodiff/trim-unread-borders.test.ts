@@ -84,6 +84,51 @@ describe("unread borders (trim-unread-borders.ts)", () => {
     }
   });
 
+  it("trims 1-D convolutions and stride-1 average pools the same way", async () => {
+    // Conv1d (k 3, s 2, pads 1 and 3), relu, AveragePool 2 (stride 1), Conv1d (k 3, s 2).
+    const oneD = (spy: boolean): Uint8Array => tinyModel({
+      inputs: [{ name: "x", shape: [4, 2, 20] }],
+      params: [{ name: "w1", shape: [8, 2, 3], data: randn(48, 31, 0.5) }, { name: "w2", shape: [8, 8, 3], data: randn(192, 32, 0.3) }, { name: "fc", shape: [3, 32], data: randn(96, 33, 0.2) }],
+      consts: [{ name: "flat", shape: [2], int64: [0, -1] }, { name: "zero", shape: [], float: Float32Array.of(0) }],
+      nodes: [
+        n("Conv", ["x", "w1"], ["c1"], [attr.ints("kernel_shape", [3]), attr.ints("strides", [2]), attr.ints("pads", [1, 3])]),
+        n("Relu", ["c1"], ["a1"]),
+        n("AveragePool", ["a1"], ["p1"], [attr.ints("kernel_shape", [2])]),
+        n("Conv", ["p1", "w2"], ["c2"], [attr.ints("kernel_shape", [3]), attr.ints("strides", [2]), attr.ints("pads", [0, 0])]),
+        n("Reshape", ["c2", "flat"], ["f"]),
+        n("Transpose", ["fc"], ["fcT"], [attr.ints("perm", [1, 0])]),
+        n("MatMul", ["f", "fcT"], ["y0"]),
+        ...(spy
+          ? [n("ReduceMean", ["a1"], ["all"], [attr.ints("axes", [1, 2])]), n("Reshape", ["all", "flat"], ["per"]), n("Mul", ["per", "zero"], ["nothing"]), n("Add", ["y0", "nothing"], ["y"])]
+          : [n("Identity", ["y0"], ["y"])]),
+      ],
+      output: { name: "y", shape: [4, 3] },
+    });
+    // (20 + 1 + 3 - 3) / 2 + 1 = 11 rows, pooled to 10; the second conv makes 4 and reads 9,
+    // so the first conv's end pad drops by one stride: 10 rows, pooled to the 9 read.
+    assert.deepEqual(convPads(buildTrainingGraph(oneD(false), { loss: "cross_entropy", mode: "non-private" }).model)[0], [1, 1]);
+    assert.deepEqual(convPads(buildTrainingGraph(oneD(true), { loss: "cross_entropy", mode: "non-private" }).model)[0], [1, 3]);
+    const feeds = (graph: ReturnType<typeof buildTrainingGraph>, m: Uint8Array): Record<string, ort.Tensor> => {
+      const inits = readInitializers(m);
+      const f: Record<string, ort.Tensor> = {
+        x: new ort.Tensor("float32", randn(4 * 40, 34), [4, 2, 20]),
+        labels: new ort.Tensor("int64", BigInt64Array.of(0n, 1n, 2n, 1n), [4]),
+        sample_mask: new ort.Tensor("float32", new Float32Array(4).fill(1), [4]),
+        max_grad_norm: new ort.Tensor("float32", Float32Array.of(0.5), []),
+      };
+      for (const p of graph.params) f[p.name] = new ort.Tensor("float32", inits.get(p.name)?.data ?? new Float32Array(), [...p.shape]);
+      return f;
+    };
+    const trimmedGraph = buildTrainingGraph(oneD(false), { loss: "cross_entropy", mode: "dp" });
+    const referenceGraph = buildTrainingGraph(oneD(true), { loss: "cross_entropy", mode: "dp" });
+    const trimmed = await runStep(trimmedGraph, feeds(trimmedGraph, oneD(false)));
+    const reference = await runStep(referenceGraph, feeds(referenceGraph, oneD(true)));
+    for (const [name, t] of Object.entries(reference)) {
+      const err = relativeError(trimmed[name]?.data as Float32Array, t.data as Float32Array);
+      assert.ok(err <= 1e-6, `${name}: relative error ${err}`);
+    }
+  });
+
   it("keeps the rows where an op on the way mixes positions, or its end pad is too small to lower", () => {
     const groupNorm = [
       n("Reshape", ["a1", "groups"], ["r1"]),
