@@ -55,5 +55,5 @@ console.log(JSON.stringify({
   summary: true, testAccuracy: last.testAccuracy, epsilon: result.privacy.epsilon, delta: result.privacy.delta,
   noiseMultiplier: result.privacy.noiseMultiplier, steps: result.steps,
   trainingSeconds: result.durationMs / 1000, totalSeconds: (performance.now() - started) / 1000,
-  maxRssMiB: process.resourceUsage().maxRSS / 1024,
+  maxRssMiB: process.resourceUsage().maxRSS / 1024, kernels: trainer.kernels,
 }));
