@@ -5,11 +5,11 @@ import { OnnxDataType, tensorDims, tensorToNumbers } from "../onnx/tensor-data.j
 import { TrainerError } from "../trainer-error.js";
 import { type DataInput, resolveDataInputs } from "./data-inputs.js";
 import { type ForwardGraph, GradientMap, type ParameterUse, backwardPass, parameterGradients, perSampleNorms } from "./gradient-passes.js";
-import { GraphBuilder } from "./graph-builder.js";
+import { GraphBuilder, NCHWC_DOMAIN } from "./graph-builder.js";
 import { type LossName, emitLoss, lossNames } from "./losses.js";
 import { ancestorsOf, dependencies, valueInfo } from "./model-analysis.js";
 import { separableMaxPool } from "./max-pool-grad.js";
-import { NCHWC_DOMAIN, lowerToNchwc } from "./nchwc-lowering.js";
+import { lowerToNchwc } from "./nchwc-lowering.js";
 import { checkParameterViews } from "./parameter-views.js";
 import { checkSampleIndependence } from "./sample-independence.js";
 import type { PerSampleUse } from "./per-sample-norms.js";

@@ -1,7 +1,7 @@
 import { attr } from "./attributes.js";
 import type { ConvGeometry } from "./conv-unfold.js";
 import type { GraphBuilder } from "./graph-builder.js";
-import { toBlocked } from "./nchwc-views.js";
+import { blockedWindowInput } from "./nchwc-views.js";
 
 /**
  * A Conv's im2col in a layout built from contiguous copies only. onnxruntime's strided
@@ -51,9 +51,7 @@ export function contiguousUnfold(b: GraphBuilder, x: string, channels: number, s
     // a Transpose of B-float runs into [N, dy, dx, C/B, Hs, Ws, B] and one ReorderOutput give
     // SpaceToDepth's layout [N, (dy, dx, c), Hs, Ws] without the NCHW copy of x, its crops and
     // the element-wise SpaceToDepth (fmnist_cnn's second conv in DP: 0.78 -> 0.37 ms).
-    let x5 = b.reshape(toBlocked(b, x), [-1, channels / block, h, w, block]);
-    if (endH < 0 || endW < 0) x5 = b.op1("Slice", [x5, b.i64([0, 0]), b.i64([h + Math.min(0, endH), w + Math.min(0, endW)]), b.i64([2, 3])]);
-    if (pt !== 0 || pl !== 0 || endH > 0 || endW > 0) x5 = b.op1("Pad", [x5, b.i64([0, 0, pt, pl, 0, 0, 0, Math.max(0, endH), Math.max(0, endW), 0])]);
+    const x5 = blockedWindowInput(b, x, [channels, h, w], [pt, pl], [endH, endW], block);
     const phases = s === 1 ? x5 : b.transpose(b.reshape(x5, [-1, channels / block, hs, s, ws, s, block]), [0, 3, 5, 1, 2, 4, 6]);
     const nchw = b.nchwc("ReorderOutput", [b.reshape(phases, [-1, channels, hs, ws])], [attr.int("channels", channels)]);
     flat = b.reshape(nchw, [-1, c2, hs * ws]);

@@ -86,43 +86,45 @@ export function convWeightGrad(b: GraphBuilder, x: string, spatial: readonly num
   const groups = geo.group;
   const rest = Array.from({ length: sp }, (_, i) => i + 3);
   const block = b.nchwcBlock;
-  const ends0 = spatial.map((n, i) => (geo.dilations[i] ?? 1) * ((geo.kernel[i] ?? 1) - 1) + (geo.strides[i] ?? 1) * ((outSpatial[i] ?? 1) - 1) + 1 - n - (geo.pads[i] ?? 0));
-  if (block !== undefined && groups === 1 && sp === 2 && cg % block === 0 && ends0.some((e) => e < 0)) {
+  const overhang = windowOverhang(spatial, outSpatial, geo);
+  const endPads = overhang.map((e) => Math.max(0, e));
+  if (block !== undefined && groups === 1 && sp === 2 && cg % block === 0 && overhang.some((e) => e < 0)) {
     // Crop the rows the conv never read in the blocked layout (runs of a channel block: the
     // NCHW crops below copy per row), then one ReorderOutput.
-    const kept = spatial.map((n, i) => n + Math.min(0, ends0[i] ?? 0));
+    const kept = spatial.map((n, i) => n + Math.min(0, overhang[i] ?? 0));
     const cropped = b.op1("Slice", [view5(b, toBlocked(b, x), [cg, ...spatial], block), b.i64([0, 0]), b.i64(kept), b.i64([2, 3])]);
     return convWeightGrad(b, fromBlocked(b, b.reshape(cropped, [0, cg, ...kept]), [cg, ...kept]), kept, g, outSpatial, wShape, geo);
   }
-  // [N, G, Cg, S] -> [Cg, G, N, S] -> [Cg, G*N, S]; [N, G, Cog, So] -> [G, Cog, N, So] -> [Cout, N, So].
-  const ends0Pos = ends0.map((e) => Math.max(0, e));
-  if (cg === 1 && groups === 1 && sp === 2 && (geo.pads.slice(0, sp).some((p) => p > 0) || ends0Pos.some((e) => e > 0))) {
+  if (cg === 1 && groups === 1 && sp === 2 && (geo.pads.slice(0, sp).some((p) => p > 0) || endPads.some((e) => e > 0))) {
     // One input channel: pad x explicitly and run the weight-gradient Conv without pads, which
     // MLAS runs faster (fmnist_cnn's first conv: 1.45 against 1.53 ms).
     const p = paddedForWeightGrad(b, x, spatial, outSpatial, geo);
     if (p !== undefined) return convWeightGrad(b, p.padded, p.spatial, g, outSpatial, wShape, p.geo);
   }
+  // [N, G, Cg, S] -> [Cg, G, N, S] -> [Cg, G*N, S]; [N, G, Cog, So] -> [G, Cog, N, So] -> [Cout, N, So].
   let xin = cg === 1 && groups === 1
     ? b.reshape(x, [1, -1, ...spatial])
     : b.reshape(b.transpose(b.reshape(x, [-1, groups, cg, ...spatial]), [2, 1, 0, ...rest]), [cg, -1, ...spatial]);
   const gin = convGradRows(b, g, cout, groups, outSpatial);
-  const ends: number[] = [];
   spatial.forEach((n, i) => {
-    const k = geo.kernel[i] ?? 1, s = geo.strides[i] ?? 1, d = geo.dilations[i] ?? 1, before = geo.pads[i] ?? 0;
-    const end = d * (k - 1) + s * ((outSpatial[i] ?? 1) - 1) + 1 - n - before;
-    if (end < 0) {
-      const keep = n + end;
-      const parts = b.op("Split", [xin, b.i64([keep, -end])], [attr.int("axis", i + 2)], 2);
-      xin = parts[0] ?? "";
-    }
-    ends.push(Math.max(0, end));
+    const end = overhang[i] ?? 0;
+    if (end < 0) xin = b.op("Split", [xin, b.i64([n + end, -end])], [attr.int("axis", i + 2)], 2)[0] ?? "";
   });
   const dw = b.op1("Conv", [xin, gin], [
     attr.ints("kernel_shape", outSpatial), attr.ints("strides", geo.dilations), attr.ints("dilations", geo.strides),
-    attr.ints("pads", [...geo.pads.slice(0, sp), ...ends]), attr.int("group", groups),
+    attr.ints("pads", [...geo.pads.slice(0, sp), ...endPads]), attr.int("group", groups),
   ]);
   // [Cg, Cout, K] -> [Cout, Cg, K].
   return cg === 1 ? b.reshape(dw, wShape) : b.transpose(dw, [1, 0, ...Array.from({ length: sp }, (_, i) => i + 2)]);
+}
+
+/**
+ * Per spatial axis, how far the conv's last window reaches past the end of its input x: > 0,
+ * rows of end padding it reads; < 0, x's last rows that no window reads (a stride-2 conv over
+ * 13 rows reads 12).
+ */
+export function windowOverhang(spatial: readonly number[], outSpatial: readonly number[], geo: ConvGeometry): number[] {
+  return spatial.map((n, i) => (geo.dilations[i] ?? 1) * ((geo.kernel[i] ?? 1) - 1) + (geo.strides[i] ?? 1) * ((outSpatial[i] ?? 1) - 1) + 1 - n - (geo.pads[i] ?? 0));
 }
 
 /**
@@ -133,7 +135,7 @@ export function convWeightGrad(b: GraphBuilder, x: string, spatial: readonly num
  */
 export function paddedForWeightGrad(b: GraphBuilder, x: string, spatial: readonly number[], outSpatial: readonly number[], geo: ConvGeometry): { padded: string; spatial: number[]; geo: ConvGeometry } | undefined {
   const sp = spatial.length;
-  const ends = spatial.map((n, i) => (geo.dilations[i] ?? 1) * ((geo.kernel[i] ?? 1) - 1) + (geo.strides[i] ?? 1) * ((outSpatial[i] ?? 1) - 1) + 1 - n - (geo.pads[i] ?? 0));
+  const ends = windowOverhang(spatial, outSpatial, geo);
   if (ends.some((e) => e < 0)) return undefined;
   const begins = geo.pads.slice(0, sp);
   if (begins.every((p) => p === 0) && ends.every((e) => e === 0)) return { padded: x, spatial: [...spatial], geo };

@@ -3,6 +3,7 @@ import { scaleByBatch } from "./batch-layout.js";
 import { type RowLayout, findGelus, geluGradient } from "./gelu-fusion.js";
 import type { GraphBuilder } from "./graph-builder.js";
 import { isDifferentiableInput } from "./model-analysis.js";
+import { dimAtBatch } from "./sym-dim.js";
 import { type PerSampleUse, perSampleUse } from "./per-sample-norms.js";
 import type { TensorInfo } from "./tensor-info.js";
 import type { VjpContext } from "./vjp-context.js";
@@ -58,8 +59,10 @@ function context(b: GraphBuilder, fwd: ForwardGraph, node: NodeProto, gradOut: r
 
 /** A tensor's static shape as rows x width, when the graph is built for one batch size and it is known. */
 function rowLayout(fwd: ForwardGraph, name: string): RowLayout | undefined {
-  const shape = (fwd.info(name).shape ?? []).map((d) => (d === undefined ? undefined : d.p === 0 ? d.c : fwd.batchSize !== undefined ? d.c * fwd.batchSize ** d.p : undefined));
-  if (fwd.batchSize === undefined || shape.length < 2 || shape.some((d) => d === undefined)) return undefined;
+  const batch = fwd.batchSize;
+  if (batch === undefined) return undefined;
+  const shape = (fwd.info(name).shape ?? []).map((d) => dimAtBatch(d, batch));
+  if (shape.length < 2 || shape.some((d) => d === undefined)) return undefined;
   const known = shape as number[];
   return { shape: known, rows: known.slice(0, -1).reduce((a, c) => a * c, 1), width: known[known.length - 1] ?? 0 };
 }

@@ -4,6 +4,7 @@ import { type GraphBuilder, NCHWC_DOMAIN } from "./graph-builder.js";
 import { fromBlocked, toBlocked, view5 } from "./nchwc-views.js";
 import { scanChunks, scanRows } from "./row-chunks.js";
 import { FLOAT } from "./vjp-context.js";
+import { derivativeFromOutput } from "./vjp-elementwise.js";
 
 /**
  * Whether a MaxPool's gradient can be taken without its Indices output: stride 1, no
@@ -125,8 +126,7 @@ function blockedMaxPoolGrad(b: GraphBuilder, node: NodeProto, x: string, g: stri
     const [, ph = 0, pw = 0] = pooled;
     let y5 = b.reshape(toBlocked(b, node.output[0] ?? ""), [-1, channels / block, ph, pw, block]);
     if (sh < ph || sw < pw) y5 = b.op1("Slice", [y5, b.i64([0, 0]), b.i64([sh, sw]), b.i64([2, 3])]);
-    const d = act.opType === "Tanh" ? b.sub(b.f32(1), b.mul(y5, y5)) : b.mul(y5, b.sub(b.f32(1), y5));
-    return b.mul(src5, d);
+    return b.mul(src5, derivativeFromOutput(b, act.opType === "Tanh" ? "Tanh" : "Sigmoid", y5));
   };
   if (folded) b.appliedDerivatives.add(x);
   // The stages work on the flat view [N * C/B, H * W * B] (elementwise ops do not care), one

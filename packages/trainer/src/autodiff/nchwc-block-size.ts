@@ -4,7 +4,7 @@ import { GraphProtoSchema, ModelProtoSchema, NodeProtoSchema, OperatorSetIdProto
 import { encodeModel } from "../onnx/model-io.js";
 import { OnnxDataType } from "../onnx/tensor-data.js";
 import { valueInfo } from "./model-analysis.js";
-import { NCHWC_DOMAIN } from "./nchwc-lowering.js";
+import { NCHWC_DOMAIN } from "./graph-builder.js";
 
 /**
  * The channel block of onnxruntime's NCHWc kernels on this machine (MLAS picks it at run

@@ -2,7 +2,7 @@ import { float32Tensor } from "../onnx/tensor-data.js";
 import { attr } from "./attributes.js";
 import type { ConvGeometry } from "./conv-unfold.js";
 import type { GraphBuilder } from "./graph-builder.js";
-import { toBlocked } from "./nchwc-views.js";
+import { blockedWindowInput, toBlocked } from "./nchwc-views.js";
 
 /**
  * Weight (and bias) gradient of a 2-D Conv whose input and output channels are multiples of
@@ -38,11 +38,7 @@ export function blockedConvWeightGrad(b: GraphBuilder, x: string, spatial: reado
   const hs = ho + mh - 1, ws = wo + mw - 1;
   const [pt = 0, pl = 0] = geo.pads;
   // x's blocked twin as [N, Cin/B, H, W, B], padded or cropped to the rows and columns read.
-  let x5 = b.reshape(toBlocked(b, x), [-1, cin / block, h, w, block]);
-  const endH = s * hs - h - pt, endW = s * ws - w - pl;
-  // (A Slice for the crop: onnxruntime's Pad with negative pads copies element by element.)
-  if (endH < 0 || endW < 0) x5 = b.op1("Slice", [x5, b.i64([0, 0]), b.i64([h + Math.min(0, endH), w + Math.min(0, endW)]), b.i64([2, 3])]);
-  if (pt !== 0 || pl !== 0 || endH > 0 || endW > 0) x5 = b.op1("Pad", [x5, b.i64([0, 0, pt, pl, 0, 0, 0, Math.max(0, endH), Math.max(0, endW), 0])]);
+  const x5 = blockedWindowInput(b, x, [cin, h, w], [pt, pl], [s * hs - h - pt, s * ws - w - pl], block);
   // [N, Cb, Hs, s, Ws, s, B] -> [Cb, py, px, N, Hs, Ws, B]; the ReorderOutput of that as one image gives [Cin, s, s, N, Hs, Ws].
   const phases = b.transpose(b.reshape(x5, [-1, cin / block, hs, s, ws, s, block]), [1, 3, 5, 0, 2, 4, 6]);
   const flat = b.nchwc("ReorderOutput", [b.reshape(phases, [1, cin, -1, ws])], [attr.int("channels", cin)]);

@@ -5,8 +5,6 @@ import { type GraphBuilder, NCHWC_DOMAIN } from "./graph-builder.js";
 import { staticDim } from "./sym-dim.js";
 import type { TensorInfo } from "./tensor-info.js";
 
-export { NCHWC_DOMAIN };
-
 /** Activations MLAS fuses into an NCHWc convolution (onnxruntime's NchwcTransformer fuses the same). */
 const FUSABLE = new Set(["Relu", "Tanh", "Sigmoid"]);
 

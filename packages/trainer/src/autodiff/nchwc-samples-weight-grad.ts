@@ -1,7 +1,7 @@
 import { attr } from "./attributes.js";
-import { type ConvGeometry, paddedForWeightGrad } from "./conv-unfold.js";
+import { type ConvGeometry, paddedForWeightGrad, windowOverhang } from "./conv-unfold.js";
 import type { GraphBuilder } from "./graph-builder.js";
-import { toBlocked } from "./nchwc-views.js";
+import { blockedWindowInput, toBlocked } from "./nchwc-views.js";
 
 /**
  * Weight and bias gradient of a 2-D Conv as one NCHWc Conv in which the samples are the
@@ -75,14 +75,12 @@ export function samplesAsChannels(b: GraphBuilder, x: string, spatial: readonly 
     return p === undefined ? undefined : { input: b.reshape(p.padded, [1, batch, ...p.spatial]), pads: [0, 0, 0, 0], outSize: outSize(p.spatial, [0, 0, 0, 0]) };
   }
   if (cin % block !== 0) return undefined;
-  // The rows and columns the forward's windows reach past x's end (< 0: never read).
-  const ends = spatial.map((n, i) => (geo.strides[i] ?? 1) * ((outSpatial[i] ?? 1) - 1) + (geo.dilations[i] ?? 1) * ((geo.kernel[i] ?? 1) - 1) + 1 - n - (geo.pads[i] ?? 0));
+  const ends = windowOverhang(spatial, outSpatial, geo);
   const kept = spatial.map((n, i) => n + Math.min(0, ends[i] ?? 0));
   const [h = 0, w = 0] = kept;
-  // (-1 for the samples, as max-pool-grad.ts writes the same view and crop: a pool's output
-  // read by this conv is cropped once, onnxruntime's common-subexpression pass merging the two.)
-  let x5 = b.reshape(toBlocked(b, x), [-1, cin / block, ...spatial, block]);
-  if (ends.some((e) => e < 0)) x5 = b.op1("Slice", [x5, b.i64([0, 0]), b.i64(kept), b.i64([2, 3])]);
+  // (The view and crop as max-pool-grad.ts writes them: a pool's output read by this conv is
+  // cropped once, onnxruntime's common-subexpression pass merging the two.)
+  const x5 = blockedWindowInput(b, x, [cin, ...spatial], [0, 0], ends.map((e) => Math.min(0, e)), block);
   const outer = cin === block ? x5 : b.transpose(x5, [1, 0, 2, 3, 4]);
   const input = b.reshape(b.nchwc("ReorderOutput", [b.reshape(outer, [1, cin, -1, w])], [attr.int("channels", cin)]), [cin, batch, h, w]);
   const pads = [geo.pads[0] ?? 0, geo.pads[1] ?? 0, ...ends.map((e) => Math.max(0, e))];

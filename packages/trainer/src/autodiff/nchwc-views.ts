@@ -31,3 +31,19 @@ export function view5(b: GraphBuilder, xb: string, shape: readonly number[], blo
 export function view4(b: GraphBuilder, x5: string, shape: readonly number[]): string {
   return b.reshape(x5, [0, ...shape]);
 }
+
+/**
+ * x's (NCHW [N, ...shape]) blocked twin as the 5-D view [N, C/B, H', W', B] of the rows and
+ * columns some window reads: `begin` rows and columns of zeros in front and, at the end, `end`
+ * more (> 0, zeros) or fewer (< 0: cropped, by a Slice, as onnxruntime's Pad with negative
+ * pads copies element by element).
+ */
+export function blockedWindowInput(b: GraphBuilder, x: string, shape: readonly number[], begin: readonly number[], end: readonly number[], block: number): string {
+  const [c = 0, h = 0, w = 0] = shape;
+  const [pt = 0, pl = 0] = begin;
+  const [eh = 0, ew = 0] = end;
+  let x5 = b.reshape(toBlocked(b, x), [-1, c / block, h, w, block]);
+  if (eh < 0 || ew < 0) x5 = b.op1("Slice", [x5, b.i64([0, 0]), b.i64([h + Math.min(0, eh), w + Math.min(0, ew)]), b.i64([2, 3])]);
+  if (pt !== 0 || pl !== 0 || eh > 0 || ew > 0) x5 = b.op1("Pad", [x5, b.i64([0, 0, pt, pl, 0, 0, 0, Math.max(0, eh), Math.max(0, ew), 0])]);
+  return x5;
+}

@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { type AttributeProto, type NodeProto, NodeProtoSchema } from "../onnx/gen/onnx_pb.js";
 import { attr } from "./attributes.js";
 import type { GraphBuilder } from "./graph-builder.js";
-import type { Dim } from "./sym-dim.js";
+import { dimAtBatch } from "./sym-dim.js";
 import type { TensorInfo } from "./tensor-info.js";
 
 /** Rows per block: the block's output (rows x N floats) stays in the core's L2 cache. */
@@ -51,13 +51,9 @@ export function blockMatMulRows(nodes: readonly NodeProto[], infos: ReadonlyMap<
   return out;
 }
 
-function evaluate(d: Dim, batch: number): number | undefined {
-  return d === undefined ? undefined : d.c * batch ** d.p;
-}
-
 function blockPlan(node: NodeProto, infos: ReadonlyMap<string, TensorInfo>, batch: number): { blocks: number; rows: number; k: number; n: number } | undefined {
-  const a = infos.get(node.input[0] ?? "")?.shape?.map((d) => evaluate(d, batch));
-  const w = infos.get(node.input[1] ?? "")?.shape?.map((d) => evaluate(d, batch));
+  const a = infos.get(node.input[0] ?? "")?.shape?.map((d) => dimAtBatch(d, batch));
+  const w = infos.get(node.input[1] ?? "")?.shape?.map((d) => dimAtBatch(d, batch));
   if (a === undefined || w === undefined || w.length !== 2 || a.length < 2 || a.some((d) => d === undefined) || w.some((d) => d === undefined)) return undefined;
   const [k, n] = w as [number, number];
   const dims = a as number[];

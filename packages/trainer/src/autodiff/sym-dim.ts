@@ -13,6 +13,11 @@ export function dimOf(c: number): Dim {
 /** The batch dimension B. */
 export const BATCH: Dim = { c: 1, p: 1 };
 
+/** A dimension's size when the batch has `batch` rows (a graph built for one physical batch), or undefined if unknown. */
+export function dimAtBatch(d: Dim, batch: number): number | undefined {
+  return d === undefined ? undefined : d.c * batch ** d.p;
+}
+
 /** The static value of a dimension, or undefined if symbolic or unknown. */
 export function staticDim(d: Dim): number | undefined {
   return d !== undefined && d.p === 0 ? d.c : undefined;

@@ -1,5 +1,6 @@
 import { TrainerError } from "../trainer-error.js";
 import { attrFloat, attrInt, attrString } from "./attributes.js";
+import type { GraphBuilder } from "./graph-builder.js";
 import { constNumbers, normAxis } from "./shape-helpers.js";
 import { type VjpContext, type VjpRule, gradOf, reduceToShape, shapeOf } from "./vjp-context.js";
 
@@ -63,6 +64,11 @@ function unary(f: (ctx: VjpContext, g: string, x: string, y: string) => string):
   };
 }
 
+/** The derivative of Tanh (1 - y^2) or Sigmoid (y (1 - y)) in terms of its output y. */
+export function derivativeFromOutput(b: GraphBuilder, op: "Tanh" | "Sigmoid", y: string): string {
+  return op === "Tanh" ? b.sub(b.f32(1), b.mul(y, y)) : b.mul(y, b.sub(b.f32(1), y));
+}
+
 const where0 = (ctx: VjpContext, cond: string, g: string, other: string): string => ctx.b.op1("Where", [cond, g, other]);
 
 /** Rules for elementwise ops (unary activations, broadcasting arithmetic, Softmax, Dropout, Cast). */
@@ -76,8 +82,8 @@ export const elementwiseRules: Readonly<Record<string, VjpRule>> = {
     const alpha = attrFloat(ctx.node, "alpha", 0.01);
     return where0(ctx, ctx.b.op1("Greater", [x, ctx.b.f32(0)]), g, ctx.b.scale(g, alpha));
   }),
-  Sigmoid: unary((ctx, g, _x, y) => (ctx.b.appliedDerivatives.has(y) ? g : ctx.b.mul(g, ctx.b.mul(y, ctx.b.sub(ctx.b.f32(1), y))))),
-  Tanh: unary((ctx, g, _x, y) => (ctx.b.appliedDerivatives.has(y) ? g : ctx.b.mul(g, ctx.b.sub(ctx.b.f32(1), ctx.b.mul(y, y))))),
+  Sigmoid: unary((ctx, g, _x, y) => (ctx.b.appliedDerivatives.has(y) ? g : ctx.b.mul(g, derivativeFromOutput(ctx.b, "Sigmoid", y)))),
+  Tanh: unary((ctx, g, _x, y) => (ctx.b.appliedDerivatives.has(y) ? g : ctx.b.mul(g, derivativeFromOutput(ctx.b, "Tanh", y)))),
   Erf: unary((ctx, g, x) => {
     const { b } = ctx;
     // d erf(x)/dx = 2/sqrt(pi) e^{-x^2} = e^{ln(2/sqrt(pi)) - x^2}: one pass fewer.
