@@ -2,6 +2,8 @@ import * as ort from "onnxruntime-node";
 import type { TrainingGraph } from "../autodiff/build-training-graph.js";
 import { decodeModel } from "../onnx/model-io.js";
 import { OnnxDataType } from "../onnx/tensor-data.js";
+import { sampleStandardNormal } from "./gaussian-noise.js";
+import { createSeededRandom } from "./random-source.js";
 
 /**
  * Which kernels a trainer's graph runs on: onnxruntime's NCHWc convolutions for this machine's
@@ -52,7 +54,8 @@ export async function portableDifference(lowered: TrainingGraph, portable: Train
   return worst;
 }
 
-function relativeDifference(a: Float32Array, b: Float32Array): number {
+/** max |a - b| / max(max |b|, tiny) over a whole tensor; Infinity for other lengths or any NaN. */
+export function relativeDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) return Infinity;
   let diff = 0, scale = 0;
   for (let i = 0; i < a.length; i++) {
@@ -68,15 +71,8 @@ function relativeDifference(a: Float32Array, b: Float32Array): number {
 function syntheticFeeds(graph: TrainingGraph, params: readonly Float32Array[], rows: number): Record<string, ort.Tensor> {
   const weights = new Map(graph.params.map((p, k) => [p.name, params[k]]));
   const feeds: Record<string, ort.Tensor> = {};
-  let seed = 0x9e3779b9;
-  const normal = (): number => {
-    // xorshift32 and Box-Muller: reproducible, and spread enough to tell layouts apart.
-    const next = (): number => {
-      seed ^= seed << 13; seed >>>= 0; seed ^= seed >>> 17; seed ^= seed << 5; seed >>>= 0;
-      return (seed + 0.5) / 4294967296;
-    };
-    return Math.sqrt(-2 * Math.log(next())) * Math.cos(2 * Math.PI * next());
-  };
+  // Reproducible, and spread enough to tell layouts apart.
+  const random = createSeededRandom("kernel-check", "synthetic-batch");
   for (const input of decodeModel(graph.model).graph?.input ?? []) {
     const type = input.type?.value.case === "tensorType" ? input.type.value.value : undefined;
     const dims = (type?.shape?.dim ?? []).map((d) => (d.value.case === "dimValue" ? Number(d.value.value) : rows));
@@ -87,7 +83,7 @@ function syntheticFeeds(graph: TrainingGraph, params: readonly Float32Array[], r
     else if (input.name === "max_grad_norm") feeds[input.name] = new ort.Tensor("float32", Float32Array.of(1), dims);
     else if (type?.elemType === OnnxDataType.INT64) feeds[input.name] = new ort.Tensor("int64", new BigInt64Array(size).fill(input.name === "labels" ? 0n : 1n), dims);
     else if (input.name === "labels") feeds[input.name] = new ort.Tensor("float32", new Float32Array(size), dims);
-    else feeds[input.name] = new ort.Tensor("float32", Float32Array.from({ length: size }, normal), dims);
+    else feeds[input.name] = new ort.Tensor("float32", Float32Array.from(sampleStandardNormal(size, random)), dims);
   }
   return feeds;
 }

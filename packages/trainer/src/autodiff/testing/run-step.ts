@@ -11,14 +11,5 @@ export async function runStep(graph: TrainingGraph, feeds: Record<string, ort.Te
   }
 }
 
-/** max |a - b| / max(max |b|, tiny): the relative error of a whole tensor. */
-export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) return Infinity;
-  let diff = 0, scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs((a[i] ?? 0) - (b[i] ?? 0)));
-    scale = Math.max(scale, Math.abs(b[i] ?? 0));
-  }
-  if (Number.isNaN(diff)) return Infinity;
-  return diff / Math.max(scale, 1e-12);
-}
+/** The relative error of a whole tensor, as the trainer's start-up kernel check measures it. */
+export { relativeDifference as relativeError } from "../../training/kernel-check.js";
